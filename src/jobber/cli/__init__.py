@@ -1,0 +1,1 @@
+"""The ``jobber`` command line: thin, one module per capability."""
