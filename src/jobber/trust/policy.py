@@ -135,7 +135,7 @@ class Policy:
                 raise PolicyError(f"policy: {name} must be a number, not {value!r}")
             if expected is int and not float(value).is_integer():
                 raise PolicyError(f"policy: {name} must be a whole number, not {value!r}")
-        coerced = {
+        coerced: dict[str, Any] = {
             name: (int(v) if type(getattr(self, name)) is int else v)
             for name, v in overrides.items()
         }

@@ -32,7 +32,9 @@ class TrustModel(Protocol):
 
     name: str
 
-    def join(self, tenant: TenantId, now: float, overrides: Mapping[str, Any] | None = None) -> None:
+    def join(
+        self, tenant: TenantId, now: float, overrides: Mapping[str, Any] | None = None
+    ) -> None:
         """Add ``tenant``; ``overrides`` are its own policy changes (models may ignore them)."""
 
     def admit(self, src: TenantId, dst: TenantId, now: float) -> Admission:
