@@ -1,4 +1,4 @@
-"""Jobber itself behind the ``TrustModel`` interface: the production ledgers on an in-memory network.
+"""Jobber behind the ``TrustModel`` interface: the production ledgers on an in-memory network.
 
 Every decision comes from ``jobber.trust``: an interaction on an existing connection gets the
 connection's status (the more restrictive of the two endpoints' copies); an interaction with no
@@ -37,7 +37,9 @@ class JobberModel:
         self.network = Network(policy)
         self.rng = rng or random.Random(0)
 
-    def join(self, tenant: TenantId, now: float, overrides: Mapping[str, Any] | None = None) -> None:
+    def join(
+        self, tenant: TenantId, now: float, overrides: Mapping[str, Any] | None = None
+    ) -> None:
         self.network.add(tenant, overrides)
 
     def admit(self, src: TenantId, dst: TenantId, now: float) -> Admission:
