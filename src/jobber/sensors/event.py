@@ -1,0 +1,200 @@
+"""The standard event: what every sensor turns its source into, and its JSON form.
+
+An ``Event`` is one fact a sensor observed about the network: an authentication failure, a blocked
+packet, a flow record, an IDS alert, an application's report. Parsers build events; rules read them;
+nothing mutates them.
+
+Invariants:
+
+* an event is a frozen, slotted value; ``attributes`` is a read-only mapping whose values are
+  ``str``, ``int``, ``float`` (finite), ``bool`` or ``None``;
+* ``time`` is when the source says the thing happened, ``observed`` is when Jobber read it; both
+  are POSIX seconds (UTC);
+* ``raw`` holds at most ``RAW_MAX`` characters of the source line;
+* ``from_json(to_json(e)) == e`` for every event (the JSON form loses nothing);
+* JSON goes through orjson when it is installed (the ``server`` extra), else the standard library;
+  both read and write the same documents.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from jobber.errors import JobberError
+from jobber.types import Severity, TenantId
+
+try:  # orjson is in the "server" extra; the standard library does the same job, slower.
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised only where orjson is absent
+    _orjson = None  # type: ignore[assignment]
+import json as _json
+
+RAW_MAX = 1024
+"""Longest raw line kept on an event, in characters; longer lines are cut, not refused."""
+
+AttrValue = str | int | float | bool | None
+
+
+class SensorError(JobberError):
+    """A sensor, its input or its state file is unusable (says which and how to fix it)."""
+
+
+class Kind(StrEnum):
+    """What an event is about. The dotted names are the wire form."""
+
+    AUTH_FAILURE = "auth.failure"
+    AUTH_SUCCESS = "auth.success"
+    NET_BLOCKED = "net.blocked"
+    NET_FLOW = "net.flow"
+    IDS_ALERT = "ids.alert"
+    IDS_ANOMALY = "ids.anomaly"
+    APP_REPORT = "app.report"
+    SENSOR_STATUS = "sensor.status"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One side of what an event is about: an address (normalised text) and maybe a port."""
+
+    address: str
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One observation, in the same shape whatever sensor made it."""
+
+    id: str
+    time: float
+    observed: float
+    reporter: TenantId
+    kind: Kind
+    severity: Severity
+    confidence: float = 1.0
+    src: Endpoint | None = None
+    dst: Endpoint | None = None
+    protocol: str | None = None
+    attributes: Mapping[str, AttrValue] = field(default_factory=lambda: MappingProxyType({}))
+    raw: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.attributes, MappingProxyType):
+            object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+        if len(self.raw) > RAW_MAX:
+            object.__setattr__(self, "raw", self.raw[:RAW_MAX])
+
+    @property
+    def src_address(self) -> str | None:
+        return None if self.src is None else self.src.address
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form: plain dicts, lists, strings and numbers."""
+        return {
+            "id": self.id,
+            "time": self.time,
+            "observed": self.observed,
+            "reporter": self.reporter,
+            "kind": self.kind.value,
+            "severity": self.severity.name,
+            "confidence": self.confidence,
+            "src": _endpoint_dict(self.src),
+            "dst": _endpoint_dict(self.dst),
+            "protocol": self.protocol,
+            "attributes": dict(self.attributes),
+            "raw": self.raw,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        """The inverse of ``to_dict``; a malformed document raises ``SensorError``."""
+        try:
+            attributes = data.get("attributes") or {}
+            if not isinstance(attributes, Mapping):
+                raise TypeError("attributes must be an object")
+            for key, value in attributes.items():
+                _check_attr(str(key), value)
+            return cls(
+                id=str(data["id"]),
+                time=_number(data["time"], "time"),
+                observed=_number(data["observed"], "observed"),
+                reporter=TenantId(str(data["reporter"])),
+                kind=Kind(data["kind"]),
+                severity=Severity[str(data["severity"])],
+                confidence=_number(data.get("confidence", 1.0), "confidence"),
+                src=_endpoint(data.get("src")),
+                dst=_endpoint(data.get("dst")),
+                protocol=None if data.get("protocol") is None else str(data["protocol"]),
+                attributes=dict(attributes),
+                raw=str(data.get("raw", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SensorError(f"event document is malformed: {exc!r}; expected the fields "
+                              "id, time, observed, reporter, kind, severity") from exc
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Event:
+        try:
+            data = loads(text)
+        except ValueError as exc:
+            raise SensorError(f"event is not JSON: {exc}") from exc
+        if not isinstance(data, Mapping):
+            raise SensorError("event JSON must be an object")
+        return cls.from_dict(data)
+
+
+def _endpoint_dict(endpoint: Endpoint | None) -> dict[str, Any] | None:
+    if endpoint is None:
+        return None
+    return {"address": endpoint.address, "port": endpoint.port}
+
+
+def _endpoint(data: Any) -> Endpoint | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise TypeError("an endpoint must be an object with address and port")
+    port = data.get("port")
+    if port is not None and (type(port) is not int or not 0 <= port <= 65535):
+        raise ValueError(f"port {port!r} is not 0..65535")
+    return Endpoint(str(data["address"]), port)
+
+
+def _number(value: Any, name: str) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _check_attr(key: str, value: Any) -> None:
+    if value is None or type(value) in (str, bool):
+        return
+    if type(value) is int and -(2**63) <= value < 2**63:
+        return
+    if type(value) is float and math.isfinite(value):
+        return
+    raise ValueError(f"attribute {key!r}: {value!r} is not a string, number, boolean or null")
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse one JSON document (orjson if installed); raises ``ValueError`` on bad input."""
+    if _orjson is not None:
+        return _orjson.loads(text)
+    try:
+        return _json.loads(text)
+    except RecursionError as exc:  # the standard library recurses on deep nesting; orjson refuses
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def dumps(value: Any) -> str:
+    """Serialise compactly to one line of JSON (orjson if installed)."""
+    if _orjson is not None:
+        return _orjson.dumps(value).decode()
+    return _json.dumps(value, separators=(",", ":"), ensure_ascii=False)
