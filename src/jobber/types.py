@@ -7,8 +7,9 @@ what the network does with its traffic.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum, StrEnum
-from typing import NewType
+from typing import NewType, Protocol, TypeVar
 
 from jobber.errors import ConfigError
 
@@ -18,6 +19,23 @@ InteractionId = NewType("InteractionId", str)
 
 PROVIDER = TenantId("provider")
 """The data-center operator's id: the special introducer of last resort."""
+
+
+_T = TypeVar("_T")
+
+
+class Rng(Protocol):
+    """The part of ``random.Random`` that pure code may use: always an explicit, seeded instance.
+
+    The trust core never imports ``random`` (a test and the project's hooks forbid it), so that no
+    code path can reach the module-level generator; callers pass a ``random.Random``.
+    """
+
+    def random(self) -> float: ...
+
+    def randrange(self, start: int, stop: int, step: int = 1, /) -> int: ...
+
+    def choice(self, seq: Sequence[_T], /) -> _T: ...
 
 
 class Decision(StrEnum):

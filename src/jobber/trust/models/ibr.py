@@ -11,7 +11,6 @@ and every other edge as 1, as a deployed negotiator sees the directory.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +19,7 @@ from jobber.trust.models.base import Admission
 from jobber.trust.network import Network
 from jobber.trust.paths import Weight
 from jobber.trust.policy import DEFAULT_POLICY, Policy
-from jobber.types import Decision, InteractionId, Severity, TenantId
+from jobber.types import Decision, InteractionId, Rng, Severity, TenantId
 
 
 class JobberModel:
@@ -31,11 +30,11 @@ class JobberModel:
         policy: Policy = DEFAULT_POLICY,
         *,
         name: str = "jobber",
-        rng: random.Random | None = None,
+        rng: Rng | None = None,
     ) -> None:
         self.name = name
         self.network = Network(policy)
-        self.rng = rng or random.Random(0)
+        self.rng = rng  # unused: the core is deterministic given the traffic
 
     def join(
         self, tenant: TenantId, now: float, overrides: Mapping[str, Any] | None = None
