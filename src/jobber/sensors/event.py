@@ -83,7 +83,7 @@ class Event:
     raw: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.attributes, MappingProxyType):
+        if type(self.attributes) is not MappingProxyType:
             object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
         if len(self.raw) > RAW_MAX:
             object.__setattr__(self, "raw", self.raw[:RAW_MAX])

@@ -101,9 +101,9 @@ def _copy(source: Mapping[str, Any], target: dict[str, AttrValue], keys: tuple[s
           kind: type[str] | type[int]) -> None:
     for key in keys:
         value = source.get(key)
-        if type(value) is str and kind is str:
-            target[key] = value
-        elif type(value) is int and kind is int and -(2**63) <= value < 2**63:
+        is_text = type(value) is str and kind is str
+        is_count = type(value) is int and kind is int and -(2**63) <= value < 2**63
+        if is_text or is_count:
             target[key] = value
 
 

@@ -10,17 +10,17 @@ RFC 5424           ``<38>1 2026-11-27T01:29:17Z host sshd 812 - - message``
 =================  ==========================================================================
 
 Invariants: a classic timestamp has no year and no zone; it is read as UTC in the year of the
-``observed`` time, or the year before when that would put it more than two days in the future
-(a December line read in January). A zone-less ISO time is UTC. Results are memoised in bounded
-caches, which does not change what any call returns.
+``observed`` day, or the year before when that would put it more than two days after the end of
+the observed day (a December line read in January). A zone-less ISO time is UTC. Results are
+memoised in bounded caches, which does not change what any call returns.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 _MONTHS = {name: number for number, name in enumerate(calendar.month_abbr) if name}
 _FUTURE_SLACK = 2 * 86400.0
@@ -42,12 +42,16 @@ _RFC5424 = re.compile(
 )
 
 _classic_cache: dict[tuple[int, str, str, str], float] = {}
+_DAY = 86400
 _iso_cache: dict[str, float] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class Framed:
-    """One syslog line, split. ``priority`` is ``None`` when the line carried no ``<PRI>``."""
+class Framed(NamedTuple):
+    """One syslog line, split. ``priority`` is ``None`` when the line carried no ``<PRI>``.
+
+    A named tuple, not a frozen dataclass: it is built for every line read, and a frozen
+    dataclass costs several times as much to build.
+    """
 
     time: float
     host: str
@@ -109,17 +113,18 @@ def _priority(text: str | None) -> int | None:
 
 def classic_time(month: str, day: str, clock: str, observed: float) -> float:
     """POSIX time of a year-less, zone-less syslog date (see the module's invariants)."""
-    year = datetime.fromtimestamp(observed, UTC).year
-    key = (year, month, day, clock)
+    observed_day = int(observed // _DAY)
+    key = (observed_day, month, day, clock)
     cached = _classic_cache.get(key)
     if cached is not None:
         return cached
+    year = datetime.fromtimestamp(observed_day * _DAY, UTC).year
     number = _MONTHS.get(month)
     if number is None:
         raise ValueError(f"unknown month {month!r}")
     hh, mm, ss = (int(part) for part in clock.split(":"))
     when = datetime(year, number, int(day), hh, mm, ss, tzinfo=UTC).timestamp()
-    if when > observed + _FUTURE_SLACK:
+    if when > (observed_day + 1) * _DAY + _FUTURE_SLACK:
         when = datetime(year - 1, number, int(day), hh, mm, ss, tzinfo=UTC).timestamp()
     if len(_classic_cache) >= _CACHE_MAX:
         _classic_cache.clear()
