@@ -12,8 +12,10 @@ The definitions (identities, not logical actors: a whitewasher's every new id is
   DIRECT admission (0 if none came after the first attack). ``inf`` when it never happened
   (for an attacker: it was still DIRECT in the last epoch);
 * honest false positives — share of honest tenants that, as the consumer, got a DENY or an
-  admission whose status was DEMOTED or REVOKED (honest tenants never misbehave, so every such
-  admission is without cause); also split into refused (a DENY) and demoted (the status);
+  admission whose status was DEMOTED or REVOKED towards a target that never misbehaves either
+  (not a malicious kind), so the refusal had no cause at either end; also split into refused
+  (a DENY) and demoted (the status). A demotion of an honest tenant's connection to an attacker's
+  service is the attacker's, not a false positive;
 * honest fast-path share — DIRECT share of interactions between two honest tenants, per epoch,
   and over the last quarter of the epochs (steady state);
 * time to trust — per honest pair, epochs from its first interaction to its first DIRECT one;
@@ -114,6 +116,7 @@ class Recorder:
         admission: Admission,
         *,
         malicious_src: bool,
+        malicious_dst: bool = False,
         attack: bool,
         delivered: bool,
         size: float,
@@ -145,7 +148,7 @@ class Recorder:
             if delivered:
                 self.malicious_delivered += 1
                 ep.attacks_delivered += 1
-        if src in self.honest:
+        if src in self.honest and not malicious_dst:
             if decision is Decision.DENY:
                 self._refused.add(src)
             if admission.status in (Status.DEMOTED, Status.REVOKED):

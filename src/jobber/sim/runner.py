@@ -107,7 +107,8 @@ class Simulation:
                          self.scenario.sensors, self.scenario.stack.catch_rate)
         self.recorder.record(
             epoch, src, dst, admission,
-            malicious_src=src_actor.is_malicious, attack=session.attack,
+            malicious_src=src_actor.is_malicious, malicious_dst=dst_actor.is_malicious,
+            attack=session.attack,
             delivered=result.delivered, size=session.size,
         )
         if self.trace is not None:

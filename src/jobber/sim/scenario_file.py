@@ -177,7 +177,7 @@ def _behaviour(spec: BehaviourFile, tenants: int, where: str) -> Behaviour:
     try:
         DEFAULT_POLICY.with_overrides(overrides)
     except PolicyError as exc:
-        raise ConfigError(f"{where}.policy: {exc}") from None
+        raise ConfigError(f"{where}.policy: {str(exc).removeprefix('policy: ')}") from None
     fields: dict[str, Any] = {"attack": spec.attack, "overrides": tuple(spec.policy.items())}
     if isinstance(spec, SybilFile):
         fields.update(count=spec.count, at=spec.at, f=spec.f)

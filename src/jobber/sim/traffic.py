@@ -12,9 +12,10 @@ report. ``outcome`` turns a session plus the model's decision into what was deli
 truthful verdict of each endpoint.
 
 Invariants: sessions are generated from the seed alone — each tenant draws from its own
-``random.Random(f"{seed}:tenant:{i}")``, a fixed number of draws per session — so every trust
-model sees the same sessions with the same intentions in the same order; the cost of an epoch
-is linear in its sessions.
+``random.Random(f"{seed}:tenant:{i}:{epoch}")`` — so every trust model sees the same sessions
+with the same intentions in the same order, and ``sessions(epoch)`` is a pure function of the
+seed and the epoch (any epoch can be generated on its own); the cost of an epoch is linear in
+its sessions.
 """
 
 from __future__ import annotations
@@ -127,7 +128,6 @@ class TrafficModel:
             self._cum.append(list(accumulate(self.popularity[svc] for svc in chosen)))
             peers = [i for i in rings.get(a.ring, []) if i != a.index and actors[i].joins_at == 0]
             self._peers.append(peers)
-        self._rngs = [random.Random(f"{seed}:tenant:{a.index}") for a in actors]
         self._seed = seed
 
     def services_of(self, index: int) -> list[int]:
@@ -141,7 +141,7 @@ class TrafficModel:
         for a in actors:
             if a.joins_at > epoch:
                 continue
-            rng = self._rngs[a.index]
+            rng = random.Random(f"{self._seed}:tenant:{a.index}:{epoch}")
             uses, cum, peers = self._uses[a.index], self._cum[a.index], self._peers[a.index]
             ring_share = a.behaviour.ring_share if peers else 0.0
             for _ in range(self.sessions_per_epoch):

@@ -180,8 +180,10 @@ class EigenTrust:
         self.max_iterations = max_iterations
         self._index: dict[TenantId, int] = {}
         self._local: list[dict[int, float]] = []
-        self._rated: list[float] = []
+        self._rated: list[float] = []  # feedback so far; counts in decisions from the next tick
         self._negative: list[bool] = []
+        self._rated_seen: list[float] = []
+        self._negative_seen: list[bool] = []
         self._ratio: list[float] = []
         self._ever_direct: set[int] = set()
 
@@ -194,6 +196,8 @@ class EigenTrust:
         self._local.append({})
         self._rated.append(0.0)
         self._negative.append(False)
+        self._rated_seen.append(0.0)
+        self._negative_seen.append(False)
         self._ratio.append(self.alpha)
 
     def admit(self, src: TenantId, dst: TenantId, now: float) -> Admission:
@@ -202,10 +206,10 @@ class EigenTrust:
             return Admission(Decision.INSPECT, status=Status.PROBATION, reason="unknown tenant")
         ratio = self._ratio[j]
         why = f"global trust {ratio:.2f}× uniform"
-        if ratio >= self.trust_ratio and self._rated[j] >= self.policy.n_min:
+        if ratio >= self.trust_ratio and self._rated_seen[j] >= self.policy.n_min:
             self._ever_direct.add(j)
             return Admission(Decision.DIRECT, status=Status.TRUSTED, reason=why)
-        if ratio <= self.drop_ratio and self._negative[j]:
+        if ratio <= self.drop_ratio and self._negative_seen[j]:
             return Admission(Decision.DENY, status=Status.REVOKED, reason=why)
         status = Status.DEMOTED if j in self._ever_direct else Status.PROBATION
         return Admission(Decision.INSPECT, status=status, reason=why)
@@ -253,3 +257,5 @@ class EigenTrust:
             if change < self.tolerance:
                 break
         self._ratio = [t * n for t in trust]
+        self._rated_seen = list(self._rated)
+        self._negative_seen = list(self._negative)
