@@ -120,6 +120,12 @@ class Introduction:
         last = len(self.path) - 1
         return self.target if self.position == last else self.path[self.position + 1]
 
+    def distance(self, party: TenantId) -> int:
+        """Hops from an endpoint to this introducer along the path."""
+        if party == self.requester:
+            return self.position + 1
+        return len(self.path) - self.position
+
     def other(self, party: TenantId) -> TenantId:
         return self.target if party == self.requester else self.requester
 
@@ -475,7 +481,9 @@ class Ledger:
         reporter = feedback.reporter
         if reporter not in (record.requester, record.target):
             return False
-        if feedback.subject != record.other(reporter) or not 1 <= feedback.hop <= self.policy.D_max:
+        if feedback.subject != record.other(reporter) or feedback.hop > self.policy.D_max:
+            return False
+        if feedback.hop != record.distance(reporter):
             return False
         if (feedback.interaction, reporter) in record.seen:
             return False

@@ -53,17 +53,18 @@ class ProviderLedger(Ledger):
     def __init__(self, policy: Policy = DEFAULT_POLICY) -> None:
         super().__init__(PROVIDER, policy)
         self.probations: dict[ConnectionId, Probation] = {}
+        self.probations_of: dict[TenantId, set[ConnectionId]] = {}  # by requester
         self._handlers[Connect] = self._ignore
         self._handlers[Observe] = self._ignore
         self._handlers[Propose] = self._ignore
 
     def outstanding(self, requester: TenantId, now: float) -> int:
         """Probationary introductions of ``requester`` not yet settled."""
+        settled = (Status.TRUSTED, Status.REVOKED)
         return sum(
             1
-            for p in self.probations.values()
-            if p.requester == requester and now < p.expires and p.status is not Status.TRUSTED
-            and p.status is not Status.REVOKED
+            for cid in self.probations_of.get(requester, ())
+            if now < (p := self.probations[cid]).expires and p.status not in settled
         )
 
     def _ignore(self, _event: object, _now: float) -> list[Effect]:
@@ -83,6 +84,7 @@ class ProviderLedger(Ledger):
         self._record_introduction(request, now)
         self.probations[request.connection] = Probation(requester, Status.PROBATION,
                                                         now + OFFER_TTL)
+        self.probations_of.setdefault(requester, set()).add(request.connection)
         vouch = Vouch(PROVIDER, requester, opinion, probation=True)
         return [Send(IntroOffer(PROVIDER, requester, request.connection, vouch))]
 
@@ -111,5 +113,9 @@ class ProviderLedger(Ledger):
 
     def _on_tick(self, event: Tick, now: float) -> list[Effect]:
         for cid in [c for c, p in self.probations.items() if now >= p.expires]:
-            del self.probations[cid]
+            requester = self.probations.pop(cid).requester
+            ids = self.probations_of[requester]
+            ids.discard(cid)
+            if not ids:
+                del self.probations_of[requester]
         return super()._on_tick(event, now)
