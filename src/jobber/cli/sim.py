@@ -58,7 +58,7 @@ def _print_table(results: Results) -> None:
         table.add_column(heading, justify="left" if i == 0 else "right", overflow="fold")
     for row in table_rows(results):
         table.add_row(*row, style="bold" if row[0] == "jobber" else None)
-    Console(width=max(Console().width, 160)).print(table)
+    Console(width=max(Console().width, 200)).print(table)
 
 
 def _check_positive(name: str, value: int | None) -> None:

@@ -8,6 +8,7 @@ Files written to the output directory:
 * ``metrics.csv`` — the same summaries, one row per (model, metric), one column per seed;
 * ``series.csv`` — every time series per (model, seed, epoch);
 * ``isolation.csv`` — every victim link's time to isolation per (model, seed);
+* ``summary.md`` — the summary table in Markdown;
 * ``*.png`` (``jobber.sim.figures``) and ``report.html`` with the figures embedded as data URIs.
 
 In JSON and CSV a metric that does not apply is ``null`` / empty and one that never happened
@@ -199,6 +200,7 @@ def write_report(results: Results, out: Path, command: str = "") -> Path:
         json.dumps(to_json(results), indent=2, default=str) + "\n", encoding="utf-8"
     )
     write_csv(results, out)
+    (out / "summary.md").write_text(markdown_table(results) + "\n", encoding="utf-8")
     figures = draw_all(results, out)
     report = out / "report.html"
     report.write_text(_html(results, figures, command), encoding="utf-8")
