@@ -51,8 +51,8 @@ def test_report_files_are_complete_and_reproducible(tmp_path: Path) -> None:
     results = run_scenario(SCENARIO, jobs=1)
     report = write_report(results, tmp_path / "a")
     write_report(results, tmp_path / "b")
-    names = {"metrics.json", "metrics.csv", "series.csv", "isolation.csv", "report.html", "summary.md",
-             "fast_path.png", "attacks.png", "isolation_cdf.png", "provider.png"}
+    names = {"metrics.json", "metrics.csv", "series.csv", "isolation.csv", "report.html",
+             "summary.md", "fast_path.png", "attacks.png", "isolation_cdf.png", "provider.png"}
     assert names <= {p.name for p in (tmp_path / "a").iterdir()}
     for name in ("metrics.json", "metrics.csv", "series.csv", "isolation.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
