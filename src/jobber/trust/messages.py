@@ -133,6 +133,21 @@ class StatusNotice(Message):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class LinkNotice(Message):
+    """An endpoint tells the provider's directory whether a connection is live.
+
+    The directory records who is connected to whom, never how much they trust each other; it is
+    what introduction paths are searched over. Ledgers neither send nor handle it: the Jobber
+    server derives it from ``Enforce`` and ``Closed`` effects.
+    """
+
+    connection: ConnectionId
+    requester: TenantId
+    target: TenantId
+    live: bool
+
+
 # --- local events -----------------------------------------------------------------------------
 
 
