@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -57,15 +57,23 @@ class Kind(StrEnum):
     SENSOR_STATUS = "sensor.status"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Endpoint:
     """One side of what an event is about: an address (normalised text) and maybe a port."""
 
     address: str
-    port: int | None = None
+    port: int | None
+
+    def __init__(self, address: str, port: int | None = None) -> None:
+        _set_address(self, address)  # see Event.__init__ for why
+        _set_port(self, port)
 
 
-@dataclass(frozen=True, slots=True)
+_set_address = vars(Endpoint)["address"].__set__
+_set_port = vars(Endpoint)["port"].__set__
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Event:
     """One observation, in the same shape whatever sensor made it."""
 
@@ -75,18 +83,33 @@ class Event:
     reporter: TenantId
     kind: Kind
     severity: Severity
-    confidence: float = 1.0
-    src: Endpoint | None = None
-    dst: Endpoint | None = None
-    protocol: str | None = None
-    attributes: Mapping[str, AttrValue] = field(default_factory=lambda: MappingProxyType({}))
-    raw: str = ""
+    confidence: float
+    src: Endpoint | None
+    dst: Endpoint | None
+    protocol: str | None
+    attributes: Mapping[str, AttrValue]
+    raw: str
 
-    def __post_init__(self) -> None:
-        if type(self.attributes) is not MappingProxyType:
-            object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
-        if len(self.raw) > RAW_MAX:
-            object.__setattr__(self, "raw", self.raw[:RAW_MAX])
+    def __init__(self, id: str, time: float, observed: float, reporter: TenantId, kind: Kind,
+                 severity: Severity, confidence: float = 1.0, src: Endpoint | None = None,
+                 dst: Endpoint | None = None, protocol: str | None = None,
+                 attributes: Mapping[str, AttrValue] | None = None, raw: str = "") -> None:
+        # Written out, not generated: a generated frozen __init__ goes through
+        # object.__setattr__ per field, and parsers build one event per line (a third faster).
+        if type(attributes) is not MappingProxyType:
+            attributes = MappingProxyType(dict(attributes or {}))
+        _set_id(self, id)
+        _set_time(self, time)
+        _set_observed(self, observed)
+        _set_reporter(self, reporter)
+        _set_kind(self, kind)
+        _set_severity(self, severity)
+        _set_confidence(self, confidence)
+        _set_src(self, src)
+        _set_dst(self, dst)
+        _set_protocol(self, protocol)
+        _set_attributes(self, attributes)
+        _set_raw(self, raw if len(raw) <= RAW_MAX else raw[:RAW_MAX])
 
     @property
     def src_address(self) -> str | None:
@@ -148,6 +171,22 @@ class Event:
         if not isinstance(data, Mapping):
             raise SensorError("event JSON must be an object")
         return cls.from_dict(data)
+
+
+# The slots' own setters: they bypass the frozen __setattr__, and only __init__ uses them.
+_EVENT_SLOTS = vars(Event)
+_set_id = _EVENT_SLOTS["id"].__set__
+_set_time = _EVENT_SLOTS["time"].__set__
+_set_observed = _EVENT_SLOTS["observed"].__set__
+_set_reporter = _EVENT_SLOTS["reporter"].__set__
+_set_kind = _EVENT_SLOTS["kind"].__set__
+_set_severity = _EVENT_SLOTS["severity"].__set__
+_set_confidence = _EVENT_SLOTS["confidence"].__set__
+_set_src = _EVENT_SLOTS["src"].__set__
+_set_dst = _EVENT_SLOTS["dst"].__set__
+_set_protocol = _EVENT_SLOTS["protocol"].__set__
+_set_attributes = _EVENT_SLOTS["attributes"].__set__
+_set_raw = _EVENT_SLOTS["raw"].__set__
 
 
 def _endpoint_dict(endpoint: Endpoint | None) -> dict[str, Any] | None:

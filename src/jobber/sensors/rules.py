@@ -11,9 +11,9 @@ Invariants:
 
 * the engine's only clock is the events' own ``time``: replaying a log gives the same verdicts
   whenever and however fast it is replayed;
-* a window never holds more than ``threshold.count`` entries, and an idle group is forgotten once
-  its window and cool-down have both passed (at most ``MAX_GROUPS`` per rule are kept): memory is
-  bounded whatever the input;
+* a window never holds more than ``threshold.count`` entries, and an idle group is forgotten
+  (at the next sweep) once its window and cool-down have both passed; past ``MAX_GROUPS`` groups
+  the least recently seen quarter goes: memory is bounded whatever the input;
 * a verdict clears the window that caused it; during a cool-down matching events are dropped;
 * a verdict names the source's tenant when the inventory knows it, else ``tenant is None`` (kept
   for the operator, never turned into feedback).
@@ -21,7 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 from jobber.inventory import Inventory
@@ -31,7 +31,7 @@ from jobber.types import Severity, TenantId
 MAX_GROUPS = 100_000
 """Most source groups a rule keeps state for; the least recently seen go first."""
 
-_EVICT_EVERY = 64  # events between sweeps for idle groups; a sweep drops at most this many
+_SWEEP_EVERY = 8192  # events between sweeps of a rule's idle groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,29 +144,33 @@ class _Group:
 class _RuleState:
     def __init__(self, rule: Rule, ignore: Inventory | None) -> None:
         self.rule = rule
-        self.groups: OrderedDict[str, _Group] = OrderedDict()
+        self.groups: dict[str, _Group] = {}
         self.ignore = ignore
         self.ticks = 0
         self.horizon = rule.cooldown + (rule.threshold.within if rule.threshold else 0.0)
+        match = rule.match
+        # The engine already sorted events by kind: a rule that asks nothing else skips matching.
+        self.match = None if match == Match(kinds=match.kinds) else match
 
     def observe(self, event: Event, key: str) -> int:
         """Add a matching event; returns the count that fired a verdict, or 0."""
+        now = event.time
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = _Group(event.time)
-        else:
-            self.groups.move_to_end(key)
-            if event.time > group.seen:
-                group.seen = event.time
+            group = self.groups[key] = _Group(now)
+            if len(self.groups) > MAX_GROUPS:
+                self._evict(now)
+        elif now > group.seen:
+            group.seen = now
         self.ticks += 1
-        if self.ticks % _EVICT_EVERY == 0 or len(self.groups) > MAX_GROUPS:
-            self._evict(event.time)
-        if event.time < group.quiet_until:
+        if self.ticks >= _SWEEP_EVERY:
+            self._evict(now)
+        if now < group.quiet_until:
             return 0
         threshold = self.rule.threshold
         fired = 1 if threshold is None else _add(group, event, threshold)
         if fired:
-            group.quiet_until = event.time + self.rule.cooldown
+            group.quiet_until = now + self.rule.cooldown
         return fired
 
     def forget(self, key: str) -> None:
@@ -176,14 +180,16 @@ class _RuleState:
             group.values.clear()
 
     def _evict(self, now: float) -> None:
+        """Drop idle groups; if still too many, the least recently seen (amortised O(1))."""
+        self.ticks = 0
+        cutoff = now - self.horizon
         groups = self.groups
-        for _ in range(_EVICT_EVERY):
-            if not groups:
-                return
-            oldest = next(iter(groups.values()))
-            if len(groups) <= MAX_GROUPS and oldest.seen + self.horizon >= now:
-                return
-            groups.popitem(last=False)
+        for key in [key for key, group in groups.items() if group.seen < cutoff]:
+            del groups[key]
+        if len(groups) > MAX_GROUPS:
+            by_age = sorted(groups, key=lambda key: groups[key].seen)
+            for key in by_age[: len(groups) - MAX_GROUPS * 3 // 4]:
+                del groups[key]
 
 
 def _add(group: _Group, event: Event, threshold: Threshold) -> int:
@@ -240,7 +246,7 @@ class RuleEngine:
         verdicts: list[Verdict] = []
         for state in states:
             rule = state.rule
-            if not rule.match.matches(event):
+            if state.match is not None and not state.match.matches(event):
                 continue
             if state.ignore is not None and subject is not None and state.ignore.tenant_of(
                     subject):

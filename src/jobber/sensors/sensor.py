@@ -14,7 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from jobber.sensors.event import Event
-from jobber.sensors.parsers import LineMeta, LineParser, Unparsed
+from jobber.sensors.parsers import LineMeta, LineParser, Parsed, Unparsed
+from jobber.sensors.parsers.base import READ_ERRORS
 from jobber.sensors.rules import RuleEngine, Verdict
 from jobber.types import TenantId
 
@@ -66,12 +67,21 @@ class Sensor:
         tally.lines += 1
         meta = LineMeta(self.reporter, observed, self.origin,
                         tally.lines if offset is None else offset)
-        result = self.parser.parse(line, meta)
-        if result is None:
-            tally.ignored += 1
-            return None, []
-        if isinstance(result, Unparsed):
-            tally.count_unparsed(result.reason, line)
+        # LineParser.parse, inlined: one call frame less on every line.
+        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        text = text.rstrip("\r\n")
+        if not text or text.isspace():
+            result: Parsed = None
+        else:
+            try:
+                result = self.parser.read(text, meta)
+            except READ_ERRORS as exc:
+                result = Unparsed(f"{self.parser.name}: {type(exc).__name__}: {exc}"[:200])
+        if type(result) is not Event:
+            if result is None:
+                tally.ignored += 1
+            else:
+                tally.count_unparsed(result.reason, line)  # type: ignore[union-attr]
             return None, []
         tally.events += 1
         if self.engine is None:

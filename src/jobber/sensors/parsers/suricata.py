@@ -18,10 +18,12 @@ unparsed; an alert whose ``action`` is ``blocked`` keeps kind ``ids.alert`` and 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from jobber.sensors.event import AttrValue, Endpoint, Event, Kind, loads
 from jobber.sensors.parsers.base import (
+    _ADDRESS_CACHE,
     LineMeta,
     LineParser,
     Parsed,
@@ -34,9 +36,15 @@ from jobber.sensors.parsers.base import (
 from jobber.sensors.parsers.syslog import iso_time
 from jobber.types import Severity
 
+_PROTOCOLS = {"TCP": "tcp", "UDP": "udp", "ICMP": "icmp", "IPv6-ICMP": "icmpv6", "SCTP": "sctp"}
 _ALERT_SEVERITY = {1: Severity.HIGH, 2: Severity.MED}
-_FLOW_NUMBERS = ("pkts_toserver", "pkts_toclient", "bytes_toserver", "bytes_toclient", "age")
-_FLOW_TEXTS = ("state", "reason")
+# (key, is text): the attributes kept from each section
+_FLOW_FIELDS = (("pkts_toserver", False), ("pkts_toclient", False), ("bytes_toserver", False),
+                ("bytes_toclient", False), ("state", True), ("reason", True))
+_ALERT_FIELDS = (("signature", True), ("category", True), ("action", True),
+                 ("signature_id", False), ("gid", False), ("rev", False))
+_ANOMALY_FIELDS = (("type", True), ("event", True), ("layer", True))
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 
 class SuricataParser(LineParser):
@@ -65,54 +73,53 @@ def _alert(text: str, meta: LineMeta, record: dict[str, Any]) -> Event:
     level = alert.get("severity", 3)
     if type(level) is not int:
         raise ValueError(f"alert severity {level!r} is not a number")
-    attributes: dict[str, AttrValue] = {"event_type": "alert"}
-    _copy(alert, attributes, ("signature", "category", "action"), str)
-    _copy(alert, attributes, ("signature_id", "gid", "rev"), int)
-    attributes["suricata_severity"] = level
+    attributes = _pick(alert, _ALERT_FIELDS, {"event_type": "alert", "suricata_severity": level})
     return _event(text, meta, record, Kind.IDS_ALERT, _ALERT_SEVERITY.get(level, Severity.LOW),
                   attributes)
 
 
 def _flow(text: str, meta: LineMeta, record: dict[str, Any]) -> Event:
-    flow = _section(record, "flow")
-    attributes: dict[str, AttrValue] = {"event_type": "flow"}
-    _copy(flow, attributes, _FLOW_NUMBERS, int)
-    _copy(flow, attributes, _FLOW_TEXTS, str)
-    if isinstance(record.get("app_proto"), str):
-        attributes["app_proto"] = record["app_proto"]
+    attributes = _pick(_section(record, "flow"), _FLOW_FIELDS, {"event_type": "flow"})
+    app_proto = record.get("app_proto")
+    if type(app_proto) is str:
+        attributes["app_proto"] = app_proto
     return _event(text, meta, record, Kind.NET_FLOW, Severity.POS, attributes)
 
 
 def _anomaly(text: str, meta: LineMeta, record: dict[str, Any]) -> Event:
-    anomaly = _section(record, "anomaly")
-    attributes: dict[str, AttrValue] = {"event_type": "anomaly"}
-    _copy(anomaly, attributes, ("type", "event", "layer"), str)
+    attributes = _pick(_section(record, "anomaly"), _ANOMALY_FIELDS, {"event_type": "anomaly"})
     return _event(text, meta, record, Kind.IDS_ANOMALY, Severity.LOW, attributes)
 
 
 def _section(record: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = record.get(key, {})
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(f"{key!r} must be an object")
     return value
 
 
-def _copy(source: Mapping[str, Any], target: dict[str, AttrValue], keys: tuple[str, ...],
-          kind: type[str] | type[int]) -> None:
-    for key in keys:
+def _pick(source: Mapping[str, Any], fields: tuple[tuple[str, bool], ...],
+          attributes: dict[str, AttrValue]) -> dict[str, AttrValue]:
+    """Copy each field that has its expected type (text, or an int within 64 bits)."""
+    for key, is_text in fields:
         value = source.get(key)
-        is_text = type(value) is str and kind is str
-        is_count = type(value) is int and kind is int and -(2**63) <= value < 2**63
-        if is_text or is_count:
-            target[key] = value
+        if is_text:
+            if type(value) is str:
+                attributes[key] = value
+        elif type(value) is int and _INT_MIN <= value <= _INT_MAX:
+            attributes[key] = value
+    return attributes
 
 
 def _endpoint(record: Mapping[str, Any], ip_key: str, port_key: str) -> Endpoint | None:
     ip = record.get(ip_key)
-    if not isinstance(ip, str):
+    if type(ip) is not str:
         return None
+    normal = _ADDRESS_CACHE.get(ip) or address(ip)
     number = record.get(port_key)
-    return Endpoint(address(ip), port(number) if isinstance(number, int | str) else None)
+    if type(number) is int and 0 <= number <= 65535:
+        return Endpoint(normal, number)
+    return Endpoint(normal, port(number) if type(number) is str else None)
 
 
 def _event(text: str, meta: LineMeta, record: Mapping[str, Any], kind: Kind, severity: Severity,
@@ -121,18 +128,13 @@ def _event(text: str, meta: LineMeta, record: Mapping[str, Any], kind: Kind, sev
     if not isinstance(stamp, str):
         raise ValueError("no timestamp")
     proto = record.get("proto")
-    _copy(record, attributes, ("in_iface",), str)
-    _copy(record, attributes, ("flow_id",), int)
-    return Event(
-        id=event_id(meta, text),
-        time=iso_time(stamp),
-        observed=meta.observed,
-        reporter=meta.reporter,
-        kind=kind,
-        severity=severity,
-        src=_endpoint(record, "src_ip", "src_port"),
-        dst=_endpoint(record, "dest_ip", "dest_port"),
-        protocol=protocol_name(proto) if isinstance(proto, str | int) else None,
-        attributes=attributes,
-        raw=text,
-    )
+    flow_id = record.get("flow_id")
+    if type(flow_id) is int and _INT_MIN <= flow_id <= _INT_MAX:
+        attributes["flow_id"] = flow_id
+    protocol = _PROTOCOLS.get(proto) if type(proto) is str else None
+    if protocol is None and isinstance(proto, str | int):
+        protocol = protocol_name(proto)
+    return Event(event_id(meta, text), iso_time(stamp), meta.observed, meta.reporter, kind,
+                 severity, 1.0, _endpoint(record, "src_ip", "src_port"),
+                 _endpoint(record, "dest_ip", "dest_port"), protocol,
+                 MappingProxyType(attributes), text)

@@ -41,6 +41,8 @@ _RFC5424 = re.compile(
     re.S,
 )
 
+_ISO_FRACTION = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)[.,](\d{1,9})(Z|[+-]\d\d:?\d\d|)")
+
 _classic_cache: dict[tuple[int, str, str, str], float] = {}
 _DAY = 86400
 _iso_cache: dict[str, float] = {}
@@ -134,9 +136,21 @@ def classic_time(month: str, day: str, clock: str, observed: float) -> float:
 
 def iso_time(stamp: str) -> float:
     """POSIX time of an ISO-8601 / RFC 3339 timestamp; no zone means UTC."""
+    if len(stamp) > 26 and stamp[19] == "." and stamp[20:26].isdigit() and stamp[26] in "+-Z":
+        # The common microsecond form (Suricata, rsyslog): cache the whole second only.
+        whole = stamp[:19] + stamp[26:]
+        second = _iso_cache.get(whole)
+        if second is None:
+            second = iso_time(whole)
+        return second + int(stamp[20:26]) / 1e6
     cached = _iso_cache.get(stamp)
     if cached is not None:
         return cached
+    fraction = _ISO_FRACTION.fullmatch(stamp)
+    if fraction is not None:
+        # Sub-second stamps rarely repeat: cache the whole second, add the fraction.
+        whole, digits, zone = fraction.groups()
+        return iso_time(whole + zone) + int(digits) / 10.0 ** len(digits)
     parsed = datetime.fromisoformat(stamp.replace(",", "."))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
