@@ -42,7 +42,7 @@ from jobber.sensors.parsers.base import LineMeta, LineParser, Parsed, Unparsed, 
 from jobber.sensors.parsers.syslog import classic_time, frame
 from jobber.types import Severity
 
-_A = r"(?P<addr>[0-9A-Fa-f:.]+)"
+_A = r"(?P<addr>\S+)"  # any token: a host name (UseDNS) is then counted as unparsed
 _P = r"(?P<port>\d+)"
 _PRE = r"(?: \[preauth\])?"
 _U = r"(?P<user>.*)"
@@ -74,9 +74,10 @@ _TABLE: dict[str, tuple[tuple[re.Pattern[str], str, float, bool], ...]] = {
                  "max-attempts", 1.0, False),),
     "Disconnecting": ((_pattern(r"Disconnecting " + _WHO + _A + " port " + _P
                                 + r": Too many authentication failures" + _PRE),
-                       "too-many-failures", 1.0, False),
-                      (_pattern(r"Disconnecting: Too many authentication failures(?: for "
-                                + _U + ")?" + _PRE), "too-many-failures", 1.0, False)),
+                       "too-many-failures", 1.0, False),),
+    "Disconnecting:": ((_pattern(r"Disconnecting: Too many authentication failures"
+                                 r"(?: for (?P<user>.*?))?" + _PRE), "too-many-failures", 1.0,
+                        False),),
     "Unable": ((_pattern(r"Unable to negotiate with " + _A + " port " + _P
                          + r": no matching (?P<alg>[\w ]+?) found\..*"), "kex", 0.5, False),),
     "ssh_dispatch_run_fatal:": ((_pattern(r"ssh_dispatch_run_fatal: Connection from " + _WHO + _A
