@@ -59,6 +59,7 @@ def test_forged_feedback_changes_nothing(sender: str, reporter: str, subject: st
     message = Feedback(T(sender), T("i"), conn, InteractionId("f"), T(reporter), T(subject),
                        severity, hop)
     assert net.ledgers[T("i")].handle(message, 1.0) == []
+    assert net.ledgers[T("i")].refusal  # and it says why
     assert snapshot(net.ledgers[T("i")]) == before
 
 

@@ -152,6 +152,7 @@ class Ledger:
         self.offences: dict[TenantId, int] = {}
         self.handshakes: dict[ConnectionId, Handshake] = {}
         self._serial = 0
+        self.refusal: str | None = None  # why the last event changed nothing, if it was refused
         self._handlers: dict[type[Any], Callable[[Any, float], list[Effect]]] = {
             Connect: self._on_connect,
             Observe: self._on_observe,
@@ -170,12 +171,18 @@ class Ledger:
 
     def handle(self, event: Event, now: float) -> list[Effect]:
         """Apply ``event`` at time ``now``; return what must happen as a result."""
+        self.refusal = None
         handler = self._handlers.get(type(event))
         if handler is None:
             raise ProtocolError(f"{self.me}: cannot handle {type(event).__name__}")
         if isinstance(event, Message) and event.recipient != self.me:
-            return []  # misdelivered: not ours, changes nothing
+            return self._refuse("misdelivered: not addressed to this tenant")
         return handler(event, now)
+
+    def _refuse(self, reason: str) -> list[Effect]:
+        """Refuse an input: nothing changes, and ``refusal`` says why."""
+        self.refusal = reason
+        return []
 
     # --- queries (read-only) ------------------------------------------------------------------
 
@@ -231,11 +238,11 @@ class Ledger:
     def _on_handshake(self, message: IntroOffer | IntroRefuse | Accept, now: float) -> list[Effect]:
         shake = self.handshakes.get(message.connection)
         if shake is None:
-            return []
+            return self._refuse("no introduction in progress for this connection")
         try:
             nxt = shake.receive(message)
-        except ProtocolError:
-            return []  # out of order or from the wrong party: ignored, changes nothing
+        except ProtocolError as exc:
+            return self._refuse(str(exc))
         if nxt is not None:
             return [Send(nxt)]
         del self.handshakes[shake.connection]
@@ -255,7 +262,7 @@ class Ledger:
 
     def _on_request(self, request: IntroRequest, now: float) -> list[Effect]:
         if not self._is_well_formed(request):
-            return []
+            return self._refuse("malformed introduction request")
         prev, nxt = previous_hop(request), next_hop(request)
         linked = self._is_linked(prev, now) and self._is_linked(nxt, now)
         blocked = self.is_blocked(prev, now) or self.is_blocked(request.requester, now)
@@ -304,7 +311,7 @@ class Ledger:
 
     def _on_propose(self, proposal: Propose, now: float) -> list[Effect]:
         if not self._is_valid_proposal(proposal):
-            return []
+            return self._refuse("malformed proposal")
         requester, path = proposal.requester, proposal.path
         by_provider = path == (PROVIDER,)
         current = self.connection_with(requester, now)
@@ -365,7 +372,7 @@ class Ledger:
     def _on_observe(self, event: Observe, now: float) -> list[Effect]:
         conn = self.connections.get(event.connection)
         if conn is None or not conn.is_live(now) or event.interaction in conn.reported:
-            return []
+            return self._refuse("feedback needs a live connection of ours, once per interaction")
         conn.reported.add(event.interaction)
         subject, severity = conn.peer(self.me), event.severity
         positive = severity is Severity.POS
@@ -458,7 +465,7 @@ class Ledger:
     def _on_feedback(self, feedback: Feedback, now: float) -> list[Effect]:
         record = self.introductions.get(feedback.connection)
         if record is None or now >= record.expires or not self._is_valid_feedback(record, feedback):
-            return []
+            return self._refuse("feedback fails proof of transaction")
         record.seen.add((feedback.interaction, feedback.reporter))
         p = self.policy
         subject, severity = feedback.subject, feedback.severity
@@ -531,7 +538,7 @@ class Ledger:
     def _on_recall(self, recall: Recall, now: float) -> list[Effect]:
         conn = self.connections.get(recall.connection)
         if conn is None or recall.sender not in conn.path or recall.subject != conn.peer(self.me):
-            return []
+            return self._refuse("recall from outside the path or about another tenant")
         if conn.status in (Status.TRUSTED, Status.PROBATION):
             return self._set_status(conn, Status.DEMOTED, recall.reason, now)
         return []
@@ -539,10 +546,10 @@ class Ledger:
     def _on_notice(self, notice: StatusNotice, now: float) -> list[Effect]:
         conn = self.connections.get(notice.connection)
         if conn is None or notice.sender != conn.peer(self.me) or notice.status == conn.status:
-            return []
+            return self._refuse("notice from a non-endpoint, or changing nothing")
         restricts = notice.status > conn.status
         if not restricts and notice.sender != conn.target:
-            return []  # only the target promotes
+            return self._refuse("only the target promotes")
         if restricts:
             conn.clean = 0
         conn.status, conn.reason = notice.status, f"{notice.sender}: {notice.reason}"

@@ -68,7 +68,7 @@ class ProviderLedger(Ledger):
         )
 
     def _ignore(self, _event: object, _now: float) -> list[Effect]:
-        return []
+        return self._refuse("the provider is no endpoint of any connection")
 
     def _on_request(self, request: IntroRequest, now: float) -> list[Effect]:
         requester = request.requester
@@ -76,7 +76,7 @@ class ProviderLedger(Ledger):
                 or request.sender != requester or request.mode is not Mode.SEQUENTIAL
                 or request.connection in self.introductions or requester == request.target
                 or request.target == PROVIDER):
-            return []
+            return self._refuse("malformed request for a probationary introduction")
         reason = self._refusal(requester, now)
         if reason is not None:
             return [Send(IntroRefuse(PROVIDER, requester, request.connection, reason))]
@@ -101,9 +101,9 @@ class ProviderLedger(Ledger):
         record = self.introductions.get(notice.connection)
         probation = self.probations.get(notice.connection)
         if record is None or probation is None:
-            return []
+            return self._refuse("notice about a connection the provider did not introduce")
         if notice.sender not in (record.requester, record.target):
-            return []
+            return self._refuse("notice from a non-endpoint")
         probation.expires = record.expires  # confirmed by an endpoint: lives as long
         probation.status = notice.status
         return []
