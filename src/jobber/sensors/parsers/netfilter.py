@@ -34,6 +34,7 @@ from jobber.sensors.parsers.base import (
     Parsed,
     Unparsed,
     address,
+    count,
     event_id,
     port,
 )
@@ -109,9 +110,9 @@ def _event(text: str, meta: LineMeta, when: float, prefix: str, fields: dict[str
     for key, name in (("LEN", "ip_len"), ("TTL", "ttl"), ("HOPLIMIT", "ttl"),
                       ("TYPE", "icmp_type"), ("CODE", "icmp_code")):
         if key in fields:
-            attributes[name] = int(fields[key])
+            attributes[name] = count(fields[key])
     if "PAYLOAD_LEN" in fields:
-        attributes["udp_len" if protocol == "udp" else "payload_len"] = int(fields["PAYLOAD_LEN"])
+        attributes["udp_len" if protocol == "udp" else "payload_len"] = count(fields["PAYLOAD_LEN"])
     if flags:
         attributes["flags"] = ",".join(flags)
     return Event(

@@ -38,7 +38,15 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from jobber.sensors.event import AttrValue, Endpoint, Event, Kind
-from jobber.sensors.parsers.base import LineMeta, LineParser, Parsed, Unparsed, address, event_id
+from jobber.sensors.parsers.base import (
+    LineMeta,
+    LineParser,
+    Parsed,
+    Unparsed,
+    address,
+    count,
+    event_id,
+)
 from jobber.sensors.parsers.syslog import classic_time, frame
 from jobber.types import Severity
 
@@ -165,7 +173,7 @@ class SshdParser(LineParser):
         if "alg" in groups:
             attributes["algorithm"] = groups["alg"]
         if "code" in groups:
-            attributes["code"] = int(groups["code"])
+            attributes["code"] = count(groups["code"])
         addr = groups.get("addr")
         src = None
         if addr is not None:
