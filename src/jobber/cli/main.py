@@ -23,9 +23,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from jobber.cli import sim
+    from jobber.cli import server, sim
 
     sim.register(app)
+    server.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The Jobber client: obtains introductions (the negotiator) for the enforcement back-ends."""

@@ -1,0 +1,342 @@
+"""The Jobber server's HTTP interface (FastAPI): peers, the local Jobber client, the operator.
+
+Three audiences, three prefixes:
+
+* ``POST /v1/messages`` — signed envelopes from other Jobber servers (any message of the
+  introduction protocol, feedback, recalls, notices). Verified before anything changes; a
+  refusal is a 4xx with a reason. Acknowledged (202) only once durable.
+* ``/v1/local/…`` — the tenant's own Jobber client and sensors, behind the client token:
+  introduction attempts, feedback, and a stream of decisions (server-sent events).
+* ``/v1/admin/…`` and ``/metrics`` — the operator, behind the admin token: reputations,
+  connections, grants, recent feedback, every decision with its explanation, Prometheus
+  metrics. The provider adds tenant registration, the registry and the directory.
+
+The OpenAPI document is served at ``/openapi.json`` (and ``/docs``). Without a configured token
+the endpoints behind it refuse every request (secure by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobber.config import ServerSettings
+from jobber.errors import ProtocolError
+from jobber.server.peers import HttpTransport, Transport
+from jobber.server.runtime import Decided, Refused, Runtime
+from jobber.server.store import Store, open_store
+from jobber.server.wire import KeyPair, WireError
+from jobber.trust.messages import Mode, Observe
+from jobber.types import PROVIDER, ConnectionId, InteractionId, Severity, TenantId
+
+MAX_MESSAGE = 64 * 1024
+_ID = r"^[a-z0-9][a-z0-9_.#-]{0,127}$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ConnectBody(_Body):
+    target: str = Field(pattern=_ID)
+    path: list[str] = Field(default_factory=list, max_length=8)
+    mode: Literal["sequential", "chain"] = "sequential"
+    timeout: float | None = Field(None, gt=0, le=60)
+
+
+class ObserveBody(_Body):
+    connection: str = Field(pattern=_ID)
+    interaction: str = Field(min_length=1, max_length=128)
+    severity: Literal["POS", "LOW", "MED", "HIGH"]
+
+
+class RegisterBody(_Body):
+    tenant: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    public_key: str = Field(min_length=40, max_length=64)
+    url: str = Field(pattern=r"^https?://", max_length=200)
+
+
+def create_app(settings: ServerSettings, *, store: Store | None = None,
+               key: KeyPair | None = None, transport: Transport | None = None,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """The server for ``settings``; ``store``, ``key`` and ``transport`` may be injected."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_store: Store = (store if store is not None
+                            else await asyncio.to_thread(open_store, settings.store_url))
+        the_key = key or KeyPair.load(settings.key_file)
+        the_transport = transport or HttpTransport()
+        runtime = Runtime(settings, the_key, the_store, the_transport, clock=clock)
+        if settings.is_provider:
+            _load_registry(runtime)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            if transport is None:
+                await the_transport.aclose()
+            if store is None:
+                the_store.close()
+
+    title = "Jobber provider" if settings.is_provider else f"Jobber server ({settings.me})"
+    app = FastAPI(title=title, version="1", lifespan=lifespan)
+
+    def runtime(request: Request) -> Runtime:
+        rt: Runtime = request.app.state.runtime
+        return rt
+
+    def token(kind: Literal["admin", "client"]) -> Callable[[Request], None]:
+        expected = settings.admin_token if kind == "admin" else settings.client_token
+
+        def check(request: Request) -> None:
+            given = request.headers.get("authorization", "")
+            if expected is None:
+                raise HTTPException(403, f"no {kind} token is configured on this server")
+            if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+                raise HTTPException(401, f"missing or wrong {kind} token")
+
+        return check
+
+    admin = [Depends(token("admin"))]
+    client = [Depends(token("client"))]
+
+    @app.exception_handler(WireError)
+    async def _wire_error(_request: Request, exc: WireError) -> JSONResponse:
+        return JSONResponse({"error": exc.reason}, status_code=exc.status)
+
+    @app.post("/v1/messages", status_code=202, tags=["peers"])
+    async def messages(request: Request) -> dict[str, str]:
+        """A signed envelope from another Jobber server."""
+        raw = await _bounded_body(request, MAX_MESSAGE)
+        rt = runtime(request)
+        try:
+            message = await rt.receive(raw)
+        except WireError as exc:
+            rt._count(f"refused_{exc.status}")
+            raise
+        except Refused as exc:
+            raise WireError(422, str(exc)) from None
+        except ProtocolError as exc:
+            rt._count("refused_400")
+            raise WireError(400, str(exc)) from None
+        return {"accepted": type(message).__name__}
+
+    @app.get("/v1/health", tags=["peers"])
+    async def health(request: Request) -> dict[str, Any]:
+        rt = runtime(request)
+        return {"tenant": rt.me, "replayed": rt.replayed, "epoch": rt.epoch(),
+                "public_key": rt.key.public_b64}
+
+    # --- the local Jobber client and sensors -----------------------------------------------
+
+    @app.post("/v1/local/connect", dependencies=client, tags=["local"])
+    async def connect(body: ConnectBody, request: Request) -> JSONResponse:
+        """One introduction attempt through ``path`` (empty: the provider)."""
+        rt = runtime(request)
+        timeout = body.timeout or rt.settings.timeout * (len(body.path) + 2)
+        outcome = await rt.connect(TenantId(body.target), tuple(TenantId(t) for t in body.path),
+                                   Mode(body.mode), timeout)
+        if outcome is None:
+            return JSONResponse({"error": "no answer in time", "timeout": timeout}, 504)
+        conn = rt.ledger.connections.get(outcome.connection)
+        return JSONResponse({
+            "connection": outcome.connection or None,
+            "status": outcome.status.name if outcome.status is not None else None,
+            "decision": outcome.status.decision.value if outcome.status is not None else "DENY",
+            "by_provider": outcome.by_provider,
+            "expires": rt.wall(conn.expires) if conn is not None else None,
+            "path": list(conn.path) if conn is not None else list(body.path),
+            "reason": outcome.reason,
+        })
+
+    @app.post("/v1/local/observe", dependencies=client, tags=["local"])
+    async def observe(body: ObserveBody, request: Request) -> dict[str, Any]:
+        """Feedback on one interaction, from this tenant's sensors (durable when answered)."""
+        try:
+            await runtime(request).submit(Observe(
+                ConnectionId(body.connection), InteractionId(body.interaction),
+                Severity[body.severity]))
+        except Refused as exc:
+            return {"accepted": False, "reason": str(exc)}
+        return {"accepted": True}
+
+    @app.get("/v1/local/events", dependencies=client, tags=["local"])
+    async def events(request: Request) -> StreamingResponse:
+        """Decisions as they are taken (server-sent events, one JSON object each)."""
+        rt = runtime(request)
+        queue: asyncio.Queue[Decided] = asyncio.Queue(maxsize=1000)
+        rt.subscribers.add(queue)
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                yield b": subscribed\n\n"
+                while True:
+                    try:
+                        decided = await asyncio.wait_for(queue.get(), 15.0)
+                    except TimeoutError:
+                        yield b": keep-alive\n\n"
+                        continue
+                    yield b"data: " + json.dumps(_asdict(decided)).encode() + b"\n\n"
+            finally:
+                rt.subscribers.discard(queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    # --- the operator ------------------------------------------------------------------------
+
+    @app.get("/v1/admin/reputations", dependencies=admin, tags=["operator"])
+    async def reputations(request: Request) -> list[dict[str, Any]]:
+        rt = runtime(request)
+        now, led = rt.epoch(), rt.ledger
+        return [{"tenant": t, "score": led.score(t, now), "evidence": led.evidence(t, now),
+                 "uncertainty": v.uncertainty(now, led.policy),
+                 "blocked_until": rt.wall(led.blocks[t].until) if led.is_blocked(t, now)
+                 else None} for t, v in sorted(led.views.items())]
+
+    @app.get("/v1/admin/connections", dependencies=admin, tags=["operator"])
+    async def connections(request: Request) -> list[dict[str, Any]]:
+        rt = runtime(request)
+        return [{"connection": c.id, "requester": c.requester, "target": c.target,
+                 "path": list(c.path), "status": c.status.name,
+                 "decision": c.status.decision.value, "created": rt.wall(c.created),
+                 "expires": rt.wall(c.expires), "clean": c.clean, "reported": len(c.reported),
+                 "reason": c.reason}
+                for c in rt.ledger.connections.values()]
+
+    @app.get("/v1/admin/grants", dependencies=admin, tags=["operator"])
+    async def grants(request: Request) -> list[dict[str, Any]]:
+        rt = runtime(request)
+        now = rt.epoch()
+        return [{"connection": c.id, "peer": c.peer(rt.me), "decision": c.status.decision.value,
+                 "expires": rt.wall(c.expires), "reason": c.reason}
+                for c in rt.ledger.connections.values() if now < c.expires]
+
+    @app.get("/v1/admin/feedback", dependencies=admin, tags=["operator"])
+    async def feedback(request: Request) -> list[dict[str, Any]]:
+        return list(runtime(request).feedback)
+
+    @app.get("/v1/admin/decisions", dependencies=admin, tags=["operator"])
+    async def decisions(request: Request) -> list[dict[str, Any]]:
+        """Every recent decision with its explanation (path, evidence, rule)."""
+        return [_asdict(d) for d in runtime(request).decisions]
+
+    @app.get("/metrics", dependencies=admin, tags=["operator"])
+    async def metrics(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(_metrics(runtime(request)), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.is_provider:
+        _provider_routes(app, runtime, admin)
+    return app
+
+
+def _provider_routes(app: FastAPI, runtime: Callable[[Request], Runtime],
+                     admin: list[Any]) -> None:
+    @app.post("/v1/admin/tenants", dependencies=admin, tags=["provider"], status_code=201)
+    async def register(body: RegisterBody, request: Request) -> dict[str, str]:
+        """Register a tenant's public key and URL (the provider is the root of identity)."""
+        rt = runtime(request)
+        if body.tenant == PROVIDER:
+            raise HTTPException(400, "'provider' is reserved")
+        try:
+            rt.registry.add(TenantId(body.tenant), body.url, body.public_key)
+        except WireError as exc:
+            raise HTTPException(400, exc.reason) from None
+        record = json.dumps(body.model_dump()).encode()
+        await asyncio.to_thread(rt.store.put, "registry", body.tenant, record)
+        return {"registered": body.tenant}
+
+    @app.get("/v1/registry/{tenant}", tags=["provider"])
+    async def registry(tenant: str, request: Request) -> dict[str, str]:
+        rt = runtime(request)
+        if tenant == PROVIDER:
+            return {"tenant": PROVIDER, "public_key": rt.key.public_b64,
+                    "url": rt.settings.url or ""}
+        raw = await asyncio.to_thread(rt.store.get, "registry", tenant)
+        if raw is None:
+            raise HTTPException(404, f"tenant {tenant!r} is not registered")
+        record: dict[str, str] = json.loads(raw)
+        return record
+
+    @app.get("/v1/paths", tags=["provider"])
+    async def paths(source: str, target: str, request: Request) -> dict[str, Any]:
+        """The k best introduction paths over the directory (unit weights)."""
+        rt = runtime(request)
+        p = rt.ledger.policy
+        found = rt.directory.paths(TenantId(source), TenantId(target), k=p.k,
+                                   max_introducers=p.H_max)
+        return {"paths": [list(q.introducers) for q in found]}
+
+    @app.get("/v1/admin/directory", dependencies=admin, tags=["provider"])
+    async def directory(request: Request) -> dict[str, Any]:
+        return {"edges": [list(e) for e in runtime(request).directory.edges()]}
+
+
+def _load_registry(runtime: Runtime) -> None:
+    for tenant, raw in runtime.store.items("registry"):
+        record = json.loads(raw)
+        runtime.registry.add(TenantId(tenant), record["url"], record["public_key"])
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise WireError(413, f"body of {declared} bytes exceeds {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise WireError(413, f"body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _asdict(decided: Decided) -> dict[str, Any]:
+    return {name: getattr(decided, name) for name in decided.__slots__}
+
+
+class _Collector:
+    """Prometheus metrics read from the runtime at scrape time."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def collect(self) -> Iterator[Metric]:
+        rt = self.rt
+        events = CounterMetricFamily("jobber_events", "Events handled, by kind", labels=["kind"])
+        for name, value in sorted(rt.counters.items()):
+            events.add_metric([name], value)
+        yield events
+        conns = GaugeMetricFamily("jobber_connections", "Connections held, by status",
+                                  labels=["status"])
+        by_status: dict[str, int] = {}
+        for conn in rt.ledger.connections.values():
+            by_status[conn.status.name] = by_status.get(conn.status.name, 0) + 1
+        for status, count in sorted(by_status.items()):
+            conns.add_metric([status], count)
+        yield conns
+        yield GaugeMetricFamily("jobber_reputations", "Tenants this server has a view of",
+                                value=len(rt.ledger.views))
+        yield GaugeMetricFamily("jobber_introductions_made", "Introductions made as introducer",
+                                value=len(rt.ledger.introductions))
+        yield GaugeMetricFamily("jobber_replayed_events", "Events replayed at start",
+                                value=rt.replayed)
+
+
+def _metrics(rt: Runtime) -> bytes:
+    registry = CollectorRegistry()
+    registry.register(_Collector(rt))
+    return generate_latest(registry)

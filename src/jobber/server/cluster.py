@@ -1,0 +1,209 @@
+"""A local cluster: a provider and N tenant Jobber servers on loopback, as real processes.
+
+``Cluster`` writes everything a deployment needs into one folder (keys, tokens, config files,
+SQLite stores), starts each server as its own ``jobber server run`` / ``jobber provider run``
+process, waits until each answers, registers every tenant's key and URL with the provider, and
+stops them all (SIGTERM, then SIGKILL after a grace period), also when starting fails. Tests,
+benchmarks and demos use it; ``jobber cluster up`` is its command line.
+
+Ports are picked free on 127.0.0.1 before the servers start. Nothing listens anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from jobber.errors import JobberError
+from jobber.server.wire import KeyPair
+from jobber.types import PROVIDER, TenantId
+
+
+class ClusterError(JobberError):
+    """The local cluster could not be started."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(slots=True)
+class Member:
+    tenant: TenantId
+    url: str
+    config: Path
+    admin_token: str
+    client_token: str | None
+    public_key: str
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+
+@dataclass(slots=True)
+class Cluster:
+    """A provider and tenants on loopback; a context manager."""
+
+    folder: Path
+    tenants: list[str]
+    epoch_seconds: float = 60.0
+    timeout: float = 2.0
+    policy: dict[str, Any] = field(default_factory=dict)
+    store_urls: dict[str, str] = field(default_factory=dict)  # tenant → store URL (else SQLite)
+    members: dict[TenantId, Member] = field(default_factory=dict)
+
+    def __enter__(self) -> Cluster:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def provider(self) -> Member:
+        return self.members[PROVIDER]
+
+    def prepare(self) -> None:
+        """Write keys, tokens and config files (kept across restarts: the folder is the state)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        provider_port = free_port()
+        provider_url = f"http://127.0.0.1:{provider_port}"
+        self.members[PROVIDER] = self._write(PROVIDER, provider_port, provider_url, None)
+        for name in self.tenants:
+            self.members[TenantId(name)] = self._write(TenantId(name), free_port(), None,
+                                                       provider_url)
+
+    def _write(self, tenant: TenantId, port: int, url: str | None,
+               provider_url: str | None) -> Member:
+        key_file = self.folder / f"{tenant}.key"
+        key = KeyPair.load(key_file) if key_file.exists() else KeyPair.generate()
+        if not key_file.exists():
+            key.save(key_file)
+        url = url or f"http://127.0.0.1:{port}"
+        admin, client = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        config: dict[str, Any] = {
+            "key": key_file.name,
+            "listen": f"127.0.0.1:{port}",
+            "url": url,
+            "admin_token": admin,
+            "epoch_seconds": self.epoch_seconds,
+            "timeout": self.timeout,
+            "policy": dict(self.policy),
+        }
+        if tenant in self.store_urls:
+            config["store"] = self.store_urls[tenant]
+        if tenant == PROVIDER:
+            config["role"] = "provider"
+        else:
+            config.update(tenant=str(tenant), provider=provider_url, client_token=client)
+        path = self.folder / f"{tenant}.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        os.chmod(path, 0o600)  # it holds tokens
+        return Member(tenant, url, path, admin, client if tenant != PROVIDER else None,
+                      key.public_b64)
+
+    def start(self) -> None:
+        if not self.members:
+            self.prepare()
+        try:
+            for member in self.members.values():
+                self.launch(member)
+            for member in self.members.values():
+                self.wait_ready(member)
+            self.register_all()
+        except BaseException:
+            self.stop()
+            raise
+
+    def launch(self, member: Member) -> None:
+        verb = "provider" if member.tenant == PROVIDER else "server"
+        member.log = self.folder / f"{member.tenant}.log"
+        with member.log.open("ab") as log:
+            member.process = subprocess.Popen(
+                [sys.executable, "-m", "jobber.cli.main", verb, "run", "--config",
+                 str(member.config)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+
+    def wait_ready(self, member: Member, deadline: float = 30.0) -> None:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            if member.process is not None and member.process.poll() is not None:
+                raise ClusterError(f"{member.tenant} exited at start; see {member.log}")
+            try:
+                if httpx.get(f"{member.url}/v1/health", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise ClusterError(f"{member.tenant} did not answer within {deadline:g} s; see "
+                           f"{member.log}")
+
+    def register_all(self) -> None:
+        provider = self.provider
+        for member in self.members.values():
+            if member.tenant == PROVIDER:
+                continue
+            response = httpx.post(
+                f"{provider.url}/v1/admin/tenants",
+                json={"tenant": member.tenant, "public_key": member.public_key,
+                      "url": member.url},
+                headers={"authorization": f"Bearer {provider.admin_token}"}, timeout=5.0)
+            if response.status_code != 201:
+                raise ClusterError(f"registering {member.tenant}: {response.status_code} "
+                                   f"{response.text}")
+
+    def kill(self, tenant: str, sig: int = signal.SIGKILL) -> None:
+        member = self.members[TenantId(tenant)]
+        if member.process is not None:
+            member.process.send_signal(sig)
+            member.process.wait(10)
+            member.process = None
+
+    def restart(self, tenant: str) -> None:
+        member = self.members[TenantId(tenant)]
+        if member.process is not None:
+            self.kill(tenant, signal.SIGTERM)
+        self.launch(member)
+        self.wait_ready(member)
+
+    def stop(self) -> None:
+        running = [m for m in self.members.values() if m.process is not None]
+        for member in running:
+            assert member.process is not None
+            if member.process.poll() is None:
+                member.process.send_signal(signal.SIGTERM)
+        for member in running:
+            assert member.process is not None
+            try:
+                member.process.wait(5)
+            except subprocess.TimeoutExpired:
+                member.process.kill()
+                member.process.wait(5)
+            member.process = None
+
+    def describe(self) -> dict[str, Any]:
+        """What a client needs: URLs and tokens (written to cluster.json, mode 0600)."""
+        return {str(t): {"url": m.url, "admin_token": m.admin_token,
+                         "client_token": m.client_token, "config": str(m.config)}
+                for t, m in self.members.items()}
+
+    def write_description(self) -> Path:
+        path = self.folder / "cluster.json"
+        path.write_text(json.dumps(self.describe(), indent=2))
+        os.chmod(path, 0o600)
+        return path

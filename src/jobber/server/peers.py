@@ -1,0 +1,130 @@
+"""How a Jobber server reaches others: a swappable transport and the provider's registry.
+
+``Transport`` is the one seam between a server and the network (as httpx's transports are):
+``HttpTransport`` speaks HTTP through one ``httpx.AsyncClient``; tests can hand any object with
+the same two methods, or an ``httpx.AsyncClient`` built on an ASGI transport, to run several
+servers in one process. ``Registry`` resolves a tenant id to its URL and public key by asking
+the provider (the root of tenant identity) and caches the answer.
+
+Failures are translated at this edge: every network problem becomes ``PeerUnavailable`` with
+the peer's name, never an httpx exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from jobber.errors import JobberError
+from jobber.server.wire import public_key_from_b64
+from jobber.types import PROVIDER, TenantId
+
+
+class PeerUnavailable(JobberError):
+    """A peer did not answer in time, or could not be reached."""
+
+
+class Transport(Protocol):
+    async def post(self, url: str, body: bytes, *, timeout: float,
+                   headers: dict[str, str] | None = None) -> tuple[int, bytes]: ...
+
+    async def get(self, url: str, *, timeout: float,
+                  headers: dict[str, str] | None = None) -> tuple[int, bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpTransport:
+    """The real network: one pooled httpx client."""
+
+    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+        self.client = client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            trust_env=False,
+        )
+
+    async def post(self, url: str, body: bytes, *, timeout: float,
+                   headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        try:
+            response = await self.client.post(url, content=body, timeout=timeout,
+                                              headers={"content-type": "application/json",
+                                                       **(headers or {})})
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{url}: {type(exc).__name__}") from exc
+        return response.status_code, response.content
+
+    async def get(self, url: str, *, timeout: float,
+                  headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        try:
+            response = await self.client.get(url, timeout=timeout, headers=headers or {})
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{url}: {type(exc).__name__}") from exc
+        return response.status_code, response.content
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    tenant: TenantId
+    url: str
+    public_key: Ed25519PublicKey
+
+
+class Registry:
+    """Tenant id → URL and public key, as the provider registered them; cached."""
+
+    def __init__(self, transport: Transport, provider_url: str | None, timeout: float) -> None:
+        self.transport = transport
+        self.provider_url = provider_url.rstrip("/") if provider_url else None
+        self.timeout = timeout
+        self._peers: dict[TenantId, Peer] = {}
+
+    def known(self, tenant: TenantId) -> Ed25519PublicKey | None:
+        peer = self._peers.get(tenant)
+        return None if peer is None else peer.public_key
+
+    def add(self, tenant: TenantId, url: str, public_key_b64: str) -> Peer:
+        peer = Peer(tenant, url.rstrip("/"), public_key_from_b64(public_key_b64))
+        self._peers[tenant] = peer
+        return peer
+
+    def forget(self, tenant: TenantId) -> None:
+        self._peers.pop(tenant, None)
+
+    async def resolve(self, tenant: TenantId) -> Peer | None:
+        """The peer, asking the provider if it is not cached; ``None`` if unregistered."""
+        peer = self._peers.get(tenant)
+        if peer is not None:
+            return peer
+        if self.provider_url is None:
+            return None
+        status, body = await self.transport.get(f"{self.provider_url}/v1/registry/{tenant}",
+                                                timeout=self.timeout)
+        if status == 404:
+            return None
+        if status != 200:
+            raise PeerUnavailable(f"provider registry answered {status} for {tenant!r}")
+        record = _json(body)
+        if not isinstance(record, dict) or record.get("tenant") != tenant:
+            raise PeerUnavailable(f"provider registry sent a malformed record for {tenant!r}")
+        url = record.get("url")
+        key = record.get("public_key")
+        if not isinstance(url, str) or not isinstance(key, str):
+            raise PeerUnavailable(f"provider registry sent a malformed record for {tenant!r}")
+        if tenant == PROVIDER:
+            url = self.provider_url
+        return self.add(tenant, url, key)
+
+
+def _json(body: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None

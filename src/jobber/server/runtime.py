@@ -1,0 +1,360 @@
+"""One Jobber server's live state: the trust core, its event log, its outbox, its subscribers.
+
+Every change to the ledger is an event handled under one lock and written to the store, with the
+messages it produces, in one transaction *before* anyone is told it happened: an acknowledged
+message, feedback or request is never lost. On start the server replays its event log through a
+fresh ledger (the core is deterministic given each event and its ``now``), then resumes
+delivering whatever the outbox still holds. A message may therefore be delivered twice after a
+crash; receivers drop the copy (nonces, and the core's once-per-interaction rule).
+
+Time: the core counts epochs; ``now`` is the number of whole epochs of ``epoch_seconds`` since
+the Unix epoch, so everything within one interaction slot happens at one time, as in the
+simulator (five clean interactions inside one epoch are exactly five units of evidence).
+
+The provider's runtime also keeps the directory of live connections (from ``LinkNotice``
+messages, which go through the same log) and the registry of tenants' keys and URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jobber.config import ServerSettings
+from jobber.errors import ProtocolError
+from jobber.server.directory import Directory
+from jobber.server.peers import PeerUnavailable, Registry, Transport
+from jobber.server.store import Store, StoreNonces
+from jobber.server.wire import KeyPair, Verifier, WireError, decode_message, encode_message, seal
+from jobber.trust.ledger import Ledger
+from jobber.trust.messages import (
+    Closed,
+    Connect,
+    Effect,
+    Enforce,
+    Event,
+    Feedback,
+    Introduced,
+    IntroRequest,
+    LinkNotice,
+    Message,
+    Mode,
+    Observe,
+    Send,
+    Tick,
+)
+from jobber.trust.provider import ProviderLedger
+from jobber.types import PROVIDER, ConnectionId, InteractionId, Severity, TenantId
+
+
+class Refused(ProtocolError):
+    """The trust core refused an event: nothing changed and nothing was written."""
+
+
+RECENT = 500
+"""How many recent decisions and feedback values the operator API keeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """An ``Enforce`` effect as the operator sees it: the decision and why, at a wall time."""
+
+    at: float
+    connection: str
+    requester: str
+    target: str
+    status: str
+    decision: str
+    expires: float
+    reason: str
+
+
+def encode_event(event: Event) -> tuple[str, bytes]:
+    """(kind, payload) for the event log."""
+    if isinstance(event, Message):
+        encoded = encode_message(event)
+        return encoded["type"], json.dumps(encoded["body"]).encode()
+    if isinstance(event, Connect):
+        body: dict[str, Any] = {"target": event.target, "path": list(event.path),
+                                "mode": event.mode.value}
+    elif isinstance(event, Observe):
+        body = {"connection": event.connection, "interaction": event.interaction,
+                "severity": event.severity.name}
+    else:
+        body = {}
+    return type(event).__name__, json.dumps(body).encode()
+
+
+def decode_event(kind: str, payload: bytes) -> Event:
+    body = json.loads(payload)
+    if kind == "Connect":
+        return Connect(TenantId(body["target"]), tuple(TenantId(t) for t in body["path"]),
+                       Mode(body["mode"]))
+    if kind == "Observe":
+        return Observe(ConnectionId(body["connection"]), InteractionId(body["interaction"]),
+                       Severity[body["severity"]])
+    if kind == "Tick":
+        return Tick()
+    return decode_message(kind, body)
+
+
+class Runtime:
+    """The trust core of one server, made durable and connected."""
+
+    def __init__(self, settings: ServerSettings, key: KeyPair, store: Store,
+                 transport: Transport, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.me = settings.me
+        self.key = key
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        policy = settings.policy
+        self.ledger: Ledger = ProviderLedger(policy) if settings.is_provider else Ledger(
+            self.me, policy)
+        self.directory = Directory()
+        self.registry = Registry(transport, settings.provider_url, settings.timeout)
+        self.verifier = Verifier(self.me, self.registry.known, StoreNonces(store),
+                                 window=max(30.0, 2 * settings.timeout))
+        self.lock = asyncio.Lock()
+        self.waiters: dict[ConnectionId, asyncio.Future[Introduced]] = {}
+        self.subscribers: set[asyncio.Queue[Decided]] = set()
+        self.decisions: deque[Decided] = deque(maxlen=RECENT)
+        self.feedback: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        self.counters: dict[str, int] = {}
+        self._link_refused = False
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.replayed = 0
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def epoch(self, wall: float | None = None) -> float:
+        return float(math.floor((self.clock() if wall is None else wall)
+                                / self.settings.epoch_seconds))
+
+    def wall(self, epoch: float) -> float:
+        return epoch * self.settings.epoch_seconds
+
+    def replay(self) -> int:
+        """Rebuild the ledger from the event log; return how many events were replayed."""
+        count = 0
+        for stored in self.store.events(self.me):
+            event = decode_event(stored.kind, stored.payload)
+            effects = self._apply(event, stored.now)
+            self._observe_locally(event, effects, stored.now, live=False)
+            count += 1
+        self.replayed = count
+        return count
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.replay)
+        self._tasks = [asyncio.create_task(self._deliver_forever()),
+                       asyncio.create_task(self._tick_forever())]
+        self._wake.set()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    # --- the one way in -----------------------------------------------------------------------
+
+    async def submit(self, event: Event) -> list[Effect]:
+        """Handle ``event`` now; durable before this returns; ``Refused`` if it changed nothing."""
+        async with self.lock:
+            now = self.epoch()
+            effects = self._apply(event, now)
+            refusal = self._refusal(event)
+            if refusal is not None:
+                self._count("refused_by_core")
+                raise Refused(refusal)
+            kind, payload = encode_event(event)
+            outbox = [(m.recipient, _payload(m)) for m in self._outgoing(effects)]
+            await asyncio.to_thread(self.store.append, self.me, now, kind, payload, outbox)
+            self._observe_locally(event, effects, now, live=True)
+        if outbox:
+            self._wake.set()
+        self._count(f"events_{kind}")
+        return effects
+
+    async def receive(self, raw: bytes) -> Message:
+        """Verify a signed envelope from a peer and handle the message in it."""
+        sender = _sender_of(raw)
+        if sender is not None and self.registry.known(sender) is None:
+            with contextlib.suppress(PeerUnavailable):
+                await self.registry.resolve(sender)
+        message = self.verifier.open(raw, self.clock())
+        if isinstance(message, LinkNotice) and not self.settings.is_provider:
+            raise WireError(400, "LinkNotice goes to the provider")
+        await self.submit(message)
+        return message
+
+    def _apply(self, event: Event, now: float) -> list[Effect]:
+        self._link_refused = False
+        if isinstance(event, LinkNotice):
+            self._link_refused = not self.directory.apply(event)
+            return []
+        return self.ledger.handle(event, now)
+
+    def _refusal(self, event: Event) -> str | None:
+        if isinstance(event, LinkNotice):
+            return "link notice from a non-endpoint or about a dead link" if \
+                self._link_refused else None
+        return self.ledger.refusal
+
+    def _outgoing(self, effects: list[Effect]) -> list[Message]:
+        messages = [e.message for e in effects if isinstance(e, Send)]
+        if not self.settings.is_provider:
+            for effect in effects:  # keep the provider's directory of live connections
+                if isinstance(effect, Enforce):
+                    messages.append(LinkNotice(self.me, PROVIDER, effect.connection,
+                                               effect.requester, effect.target,
+                                               effect.status.is_live))
+                elif isinstance(effect, Closed):
+                    requester, target = (self.me, effect.peer)
+                    messages.append(LinkNotice(self.me, PROVIDER, effect.connection, requester,
+                                               target, False))
+        return messages
+
+    def _observe_locally(self, event: Event, effects: list[Effect], now: float,
+                         live: bool) -> None:
+        wall = self.wall(now)
+        if (isinstance(event, Observe) and effects) or (isinstance(event, Feedback) and \
+                self._accepted(event)):
+            self.feedback.append(_feedback_record(event, wall, self.me))
+        for effect in effects:
+            if isinstance(effect, Enforce):
+                decided = Decided(wall, effect.connection, effect.requester, effect.target,
+                                  effect.status.name, effect.decision.value,
+                                  self.wall(effect.expires), effect.reason)
+                self.decisions.append(decided)
+                if live:
+                    for queue in list(self.subscribers):
+                        with contextlib.suppress(asyncio.QueueFull):
+                            queue.put_nowait(decided)
+            elif isinstance(effect, Introduced) and live:
+                waiter = self.waiters.pop(effect.connection, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(effect)
+
+    def _accepted(self, feedback: Feedback) -> bool:
+        record = self.ledger.introductions.get(feedback.connection)
+        return record is not None and (feedback.interaction, feedback.reporter) in record.seen
+
+    async def connect(self, target: TenantId, path: tuple[TenantId, ...], mode: Mode,
+                      timeout: float) -> Introduced | None:
+        """One introduction attempt as requester; ``None`` if no answer came in time."""
+        effects = await self.submit(Connect(target, path, mode))
+        immediate = next((e for e in effects if isinstance(e, Introduced)), None)
+        if immediate is not None:
+            return immediate
+        first = next(e.message for e in effects if isinstance(e, Send))
+        assert isinstance(first, IntroRequest)
+        cid = first.connection
+        # No await between submit returning and this line: the answer cannot slip past.
+        waiter: asyncio.Future[Introduced] = asyncio.get_running_loop().create_future()
+        self.waiters[cid] = waiter
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            self._count("introductions_timed_out")
+            return None
+        finally:
+            self.waiters.pop(cid, None)
+
+    def _count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    # --- delivery -----------------------------------------------------------------------------
+
+    async def _deliver_forever(self) -> None:
+        backoff = 0.05
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                retry = await self.deliver_pending()
+            except Exception:  # a store or peer failure must not kill delivery for good
+                retry = True
+                self._count("delivery_errors")
+            if retry:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                self._wake.set()
+            else:
+                backoff = 0.05
+
+    async def deliver_pending(self) -> bool:
+        """Deliver the outbox once; return True if something must be retried."""
+        items = await asyncio.to_thread(self.store.pending_outbox, self.me)
+        if not items:
+            return False
+        results = await asyncio.gather(*(self._deliver(i.recipient, i.payload) for i in items))
+        done = [i.id for i, ok in zip(items, results, strict=True) if ok]
+        failed = [i.id for i, ok in zip(items, results, strict=True) if not ok]
+        if done:
+            await asyncio.to_thread(self.store.mark_delivered, done)
+        for item_id in failed:
+            await asyncio.to_thread(self.store.mark_attempt, item_id)
+        return bool(failed)
+
+    async def _deliver(self, recipient: str, payload: bytes) -> bool:
+        body = json.loads(payload)
+        message = decode_message(body["type"], body["body"])
+        try:
+            peer = await self.registry.resolve(TenantId(recipient))
+        except PeerUnavailable:
+            self._count("delivery_unreachable")
+            return False
+        if peer is None:
+            self._count("delivery_unknown_recipient")
+            return True  # nobody to deliver to: drop it (counted)
+        raw = seal(message, self.key, self.clock())
+        try:
+            status, _ = await self.transport.post(f"{peer.url}/v1/messages", raw,
+                                                  timeout=self.settings.timeout)
+        except PeerUnavailable:
+            self._count("delivery_unreachable")
+            return False
+        if status >= 500:
+            return False
+        if status >= 400:
+            self._count("delivery_refused")
+        return True
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.epoch_seconds)
+            await self.submit(Tick())
+
+
+def _payload(message: Message) -> bytes:
+    return json.dumps(encode_message(message)).encode()
+
+
+def _sender_of(raw: bytes) -> TenantId | None:
+    try:
+        sender = json.loads(raw).get("sender")
+    except (ValueError, AttributeError):
+        return None
+    return TenantId(sender) if isinstance(sender, str) and len(sender) <= 128 else None
+
+
+def _feedback_record(event: Observe | Feedback, wall: float, me: TenantId) -> dict[str, Any]:
+    if isinstance(event, Observe):
+        return {"at": wall, "connection": event.connection, "interaction": event.interaction,
+                "reporter": me, "severity": event.severity.name, "hop": 0}
+    return {"at": wall, "connection": event.connection, "interaction": event.interaction,
+            "reporter": event.reporter, "subject": event.subject,
+            "severity": event.severity.name, "hop": event.hop}
