@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest demo bench clean
+.PHONY: venv test lint typecheck pytest pg pg-if-root demo bench clean
 
 venv: $(STAMP)
 
@@ -22,7 +22,19 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv
+# A private PostgreSQL for the store's tests (scripts/postgres.sh; `scripts/postgres.sh stop` ends it).
+pg: venv
+	scripts/postgres.sh > $(VENV)/pg.url.tmp && mv $(VENV)/pg.url.tmp $(VENV)/pg.url
+	@cat $(VENV)/pg.url
+
+# Root can start PostgreSQL itself; others export JOBBER_TEST_PG_URL or the PostgreSQL tests skip.
+pg-if-root: venv
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory pg > /dev/null; \
+	else echo "not root: PostgreSQL store tests need JOBBER_TEST_PG_URL (or make pg as root)"; fi
+
+pytest: venv pg-if-root
+	if [ -z "$${JOBBER_TEST_PG_URL:-}" ] && [ -s $(VENV)/pg.url ]; then \
+		JOBBER_TEST_PG_URL=$$(cat $(VENV)/pg.url); export JOBBER_TEST_PG_URL; fi; \
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
