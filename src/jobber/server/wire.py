@@ -1,0 +1,503 @@
+"""The signed envelope every message between Jobber servers travels in.
+
+A message (one of the frozen dataclasses of ``jobber.trust.messages``) goes on the wire as the
+canonical JSON (sorted keys, no whitespace, UTF-8, finite numbers only) of ::
+
+    {"v": 1, "sender": ..., "recipient": ..., "timestamp": <float seconds>,
+     "nonce": <32 hex digits>, "type": "<ClassName>", "body": {...}, "sig": <base64>}
+
+where ``sig`` is the Ed25519 signature of the canonical JSON of every other field. ``seal`` builds
+one; ``Verifier.open`` checks one, in this order, each failure a ``WireError`` with the HTTP status
+to answer with:
+
+    ====  =========================================================================
+    413   more than ``max_bytes``
+    400   not JSON, not exactly the envelope's keys and types, non-finite numbers
+    403   recipient is not me; sender has no registered key
+    401   signature does not verify under the sender's key
+    400   timestamp more than ``window`` seconds from now, either way ("stale": a
+          client error that re-sealing with a fresh timestamp fixes; 408 is kept
+          for its transport meaning, which proxies and clients act on)
+    400   body is not a valid message of that type
+    403   the message's own sender/recipient differ from the envelope's
+    409   the nonce was already seen from that sender (a replay)
+    429   (``MemoryNonces`` only) the sender sent too many messages within the window
+    ====  =========================================================================
+
+Invariants: a refused envelope changes nothing — the nonce is recorded last, only for a message
+that passed every other check, and for as long as its timestamp stays in the window (so a replay
+is refused either as seen or as stale). Bodies are validated by pydantic models built once per
+dataclass from its type hints (unknown keys, missing keys, wrong or non-finite types refused), and
+one function turns a validated model back into the core dataclass. ``seal`` validates what it
+encodes, so a server never sends what a peer would refuse. Errors never carry key material.
+
+Canonical JSON is orjson's output (``orjson`` is in the server extra); the ``json`` fallback is
+byte-identical except for floats below 1e-4 in magnitude (``1e-05`` vs ``0.00001``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import heapq
+import json
+import math
+import re
+import secrets
+import time
+import types
+import typing
+from collections.abc import Callable
+from enum import Enum, IntEnum
+from functools import cache
+from typing import Annotated, Any, Literal, NewType, Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, ValidationError
+from pydantic import create_model as _create_model
+
+from jobber.errors import ProtocolError
+from jobber.server.keys import KeyPair
+from jobber.trust import messages as _messages
+from jobber.trust.evidence import Opinion
+from jobber.trust.messages import Message, Ticket
+from jobber.types import TenantId
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the server extra installs it
+    orjson = None  # type: ignore[assignment]
+
+__all__ = [
+    "VERSION", "KeyPair", "MemoryNonces", "NonceStore", "Verifier", "WireError", "canonical_json",
+    "decode_message", "encode_message", "public_key_from_b64", "seal", "sign_ticket",
+    "verify_ticket",
+]
+
+VERSION = 1
+MAX_ID = 128  # tenant, connection and interaction ids
+MAX_TEXT = 1024  # free text: reasons
+MAX_ITEMS = 16  # paths and chains
+MAX_INT = 2**31 - 1
+MAX_DEPTH = 32  # JSON nesting canonical_json accepts (messages nest 4 deep)
+ENVELOPE_KEYS = frozenset({"v", "sender", "recipient", "timestamp", "nonce", "type", "body", "sig"})
+_NONCE = re.compile(r"[0-9a-f]{32}")
+
+
+class WireError(ProtocolError):
+    """An envelope or message refused at the edge: ``status`` is the HTTP 4xx to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason} (HTTP {self.status})"
+
+
+def _show(value: object) -> str:
+    """A bounded, escaped rendering of untrusted input for an error message."""
+    text = repr(value)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+# --- canonical JSON ---------------------------------------------------------------------------
+
+
+def _check_json(obj: object, depth: int) -> None:
+    kind = type(obj)
+    if kind is str or kind is bool or obj is None:
+        return
+    if kind is float:
+        if not math.isfinite(obj):  # type: ignore[arg-type]
+            raise WireError(400, "non-finite number")
+    elif kind is int:
+        if not -(2**63) <= obj < 2**64:  # type: ignore[operator]
+            raise WireError(400, "integer out of range")
+    elif depth >= MAX_DEPTH:
+        raise WireError(400, "JSON nested too deeply")
+    elif kind is dict:
+        for key, value in obj.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                raise WireError(400, f"non-string JSON key {_show(key)}")
+            _check_json(value, depth + 1)
+    elif kind is list or kind is tuple:
+        for value in obj:  # type: ignore[attr-defined]
+            _check_json(value, depth + 1)
+    else:
+        raise WireError(400, f"not a JSON value: {kind.__name__}")
+
+
+def canonical_json(obj: object) -> bytes:
+    """Sorted keys, no whitespace, UTF-8; refuses NaN, ±Infinity and non-JSON types."""
+    _check_json(obj, 0)
+    try:
+        if orjson is not None:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError) as exc:  # lone surrogates; orjson's errors are TypeErrors
+        raise WireError(400, "not encodable as UTF-8 JSON") from exc
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _loads(raw: bytes) -> object:
+    try:
+        if orjson is not None:
+            return orjson.loads(raw)  # refuses NaN, Infinity, 1e999 and lone surrogates
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant,
+                          parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:
+        raise WireError(400, "malformed JSON") from exc
+
+
+# --- the codec: core dataclasses <-> JSON-safe dicts, validated by pydantic -------------------
+
+
+_Id = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_ID)]
+_Text = Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]
+_Float = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+_Int = Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
+_UNIT = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e-9, le=1 + 1e-9)]
+_HOP = Annotated[int, Field(strict=True, ge=0, le=MAX_ITEMS)]
+
+_OVERRIDES: dict[tuple[type, str], Any] = {
+    # tighter than the generic bound where the field's meaning allows (rounding slack on opinions)
+    (Opinion, "b"): _UNIT, (Opinion, "d"): _UNIT, (Opinion, "u"): _UNIT,
+    (_messages.IntroRequest, "hop"): _HOP, (_messages.Feedback, "hop"): _HOP,
+}
+_CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Codec:
+    """How one type hint travels: its pydantic annotation and the conversions either way."""
+
+    annotation: Any
+    to_core: Callable[[Any], Any] = _same
+    to_wire: Callable[[Any], Any] = _same
+
+
+def _codec(hint: Any) -> _Codec:
+    if isinstance(hint, NewType):
+        if hint.__supertype__ is not str:
+            raise TypeError(f"no wire form for {hint!r}")
+        return _Codec(_Id)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _codec(args[0])
+        bounded = Annotated[list[item.annotation], Field(max_length=MAX_ITEMS)]  # type: ignore[name-defined]
+        return _Codec(bounded, lambda v: tuple(item.to_core(x) for x in v),
+                      lambda v: [item.to_wire(x) for x in v])
+    if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        inner = _codec(next(a for a in args if a is not type(None)))
+        return _Codec(inner.annotation | None,
+                      lambda v: None if v is None else inner.to_core(v),
+                      lambda v: None if v is None else inner.to_wire(v))
+    if hint is str:
+        return _Codec(_Text)
+    if hint is bool:
+        return _Codec(StrictBool)
+    if hint is int:
+        return _Codec(_Int)
+    if hint is float:
+        return _Codec(_Float)
+    if isinstance(hint, type) and issubclass(hint, IntEnum):  # Severity, Status: by name
+        enum: type[Enum] = hint
+        return _Codec(Literal[tuple(m.name for m in enum)], enum.__getitem__,
+                      lambda v: enum(v).name)
+    if isinstance(hint, type) and issubclass(hint, Enum):  # Mode: by value
+        plain: type[Enum] = hint
+        return _Codec(Literal[tuple(m.value for m in plain)], plain, lambda v: plain(v).value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        model, _ = _schema(hint)
+        nested = hint
+        return _Codec(model, lambda m: _to_core(nested, m), lambda v: _to_wire(nested, v))
+    raise TypeError(f"no wire form for {hint!r}")
+
+
+_Schema = tuple[type[BaseModel], tuple[tuple[str, _Codec], ...]]
+_SCHEMAS: dict[type, _Schema] = {}
+
+
+def _schema(cls: type) -> _Schema:
+    """The pydantic model of one dataclass and the codec of each of its fields (built once)."""
+    known = _SCHEMAS.get(cls)
+    if known is not None:
+        return known
+    hints = typing.get_type_hints(cls)
+    fields: list[tuple[str, _Codec]] = []
+    definitions: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        codec = _codec(hints[field.name])
+        override = _OVERRIDES.get((cls, field.name))
+        if override is not None:
+            codec = _Codec(override, codec.to_core, codec.to_wire)
+        fields.append((field.name, codec))
+        definitions[field.name] = (codec.annotation, ...)
+    model = _create_model(f"{cls.__name__}Wire", __config__=_CONFIG, **definitions)
+    schema = _SCHEMAS[cls] = (model, tuple(fields))
+    return schema
+
+
+def _to_core(cls: type, model: BaseModel) -> Any:
+    """The one conversion from a validated edge model to the core's frozen dataclass."""
+    _, fields = _schema(cls)
+    return cls(**{name: codec.to_core(getattr(model, name)) for name, codec in fields})
+
+
+def _to_wire(cls: type, value: Any) -> dict[str, Any]:
+    if type(value) is not cls:
+        raise TypeError(f"expected {cls.__name__}, got {type(value).__name__}")
+    _, fields = _schema(cls)
+    return {name: codec.to_wire(getattr(value, name)) for name, codec in fields}
+
+
+def _validate(cls: type, body: object) -> BaseModel:
+    model, _ = _schema(cls)
+    if type(body) is not dict:
+        raise WireError(400, f"{cls.__name__} body is not a JSON object")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        first = errors[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise WireError(400, f"invalid {cls.__name__}: {where}: {first['msg']}{more}") from exc
+
+
+@cache
+def _message_types() -> dict[str, type[Message]]:
+    found = {name: obj for name, obj in vars(_messages).items()
+             if isinstance(obj, type) and issubclass(obj, Message) and obj is not Message}
+    for cls in found.values():
+        _schema(cls)  # fail at start-up, not on the first message, if a type has no wire form
+    return found
+
+
+def encode_message(msg: Message) -> dict[str, Any]:
+    """``{"type": "<ClassName>", "body": {...}}``, JSON-safe and valid for ``decode_message``."""
+    cls = type(msg)
+    if _message_types().get(cls.__name__) is not cls:
+        raise WireError(400, f"{cls.__name__} is not a protocol message")
+    try:
+        body = _to_wire(cls, msg)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise WireError(400, f"cannot encode {cls.__name__}: {exc}") from exc
+    _validate(cls, body)
+    return {"type": cls.__name__, "body": body}
+
+
+def decode_message(type_name: str, body: object) -> Message:
+    """The core message a ``(type, body)`` pair stands for; ``WireError`` (400) if none."""
+    cls = _message_types().get(type_name) if type(type_name) is str else None
+    if cls is None:
+        raise WireError(400, f"unknown message type {_show(type_name)}")
+    model = _validate(cls, body)
+    try:
+        message: Message = _to_core(cls, model)
+    except (TypeError, ValueError) as exc:  # a dataclass's own checks, if it grows some
+        raise WireError(400, f"invalid {cls.__name__}: {exc}") from exc
+    return message
+
+
+# --- keys, tickets ----------------------------------------------------------------------------
+
+
+def _b64(text: object, size: int, what: str) -> bytes:
+    if type(text) is not str or len(text) > 4 * size:
+        raise WireError(400, f"{what} is not base64")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise WireError(400, f"{what} is not base64") from None
+    if len(raw) != size:
+        raise WireError(400, f"{what} must be {size} bytes")
+    return raw
+
+
+def public_key_from_b64(s: str) -> Ed25519PublicKey:
+    """The public key whose 32 raw bytes ``s`` encodes; ``WireError`` (400) if it is not one."""
+    raw = _b64(s, 32, "Ed25519 public key")
+    try:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise WireError(400, "not an Ed25519 public key") from None
+
+
+def _ticket_bytes(ticket: Ticket) -> bytes:
+    # a ticket's keys and an envelope's keys are disjoint: neither signature passes for the other
+    return canonical_json(_to_wire(Ticket, ticket))
+
+
+def sign_ticket(ticket: Ticket, key: KeyPair) -> str:
+    """The target's detached signature of a grant, for any third party to check."""
+    return base64.b64encode(key.sign(_ticket_bytes(ticket))).decode("ascii")
+
+
+def verify_ticket(ticket: Ticket, signature: str, public: Ed25519PublicKey) -> bool:
+    """Whether ``signature`` is ``public``'s signature of exactly this ticket."""
+    try:
+        public.verify(_b64(signature, 64, "signature"), _ticket_bytes(ticket))
+    except (WireError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+# --- envelopes --------------------------------------------------------------------------------
+
+
+def seal(msg: Message, key: KeyPair, now: float, nonce: str | None = None) -> bytes:
+    """The canonical, signed envelope of ``msg`` from ``msg.sender`` to ``msg.recipient``."""
+    encoded = encode_message(msg)
+    if nonce is None:
+        nonce = secrets.token_hex(16)
+    elif type(nonce) is not str or not _NONCE.fullmatch(nonce):
+        raise WireError(400, "nonce must be 32 lowercase hex digits")
+    envelope: dict[str, Any] = {
+        "v": VERSION, "sender": msg.sender, "recipient": msg.recipient,
+        "timestamp": float(now), "nonce": nonce, "type": encoded["type"], "body": encoded["body"],
+    }
+    envelope["sig"] = base64.b64encode(key.sign(canonical_json(envelope))).decode("ascii")
+    return canonical_json(envelope)
+
+
+class NonceStore(Protocol):
+    """Where seen nonces live until their message could no longer pass the clock window."""
+
+    def remember(self, sender: TenantId, nonce: str, expires: float) -> bool:
+        """True if ``(sender, nonce)`` is new and is now recorded until ``expires``."""
+        ...
+
+
+class MemoryNonces:
+    """A bounded in-memory ``NonceStore``: for tests and for a server without a store.
+
+    Entries are dropped once ``clock()`` passes their expiry (use the clock that feeds
+    ``Verifier.open``). A sender with ``per_sender`` live nonces, or a store with ``capacity``,
+    is refused with 429 rather than forgetting a live nonce (which would let a replay through).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, per_sender: int = 10_000,
+                 capacity: int = 1_000_000) -> None:
+        self.clock = clock
+        self.per_sender = per_sender
+        self.capacity = capacity
+        self._seen: dict[tuple[str, str], float] = {}
+        self._expiry: list[tuple[float, str, str]] = []
+        self._count: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._seen
+
+    def remember(self, sender: TenantId, nonce: str, expires: float) -> bool:
+        self._purge(self.clock())
+        if (sender, nonce) in self._seen:
+            return False
+        count = self._count.get(sender, 0)
+        if count >= self.per_sender or len(self._seen) >= self.capacity:
+            raise WireError(429, f"too many messages from {_show(sender)} within the clock window")
+        self._seen[sender, nonce] = expires
+        self._count[sender] = count + 1
+        heapq.heappush(self._expiry, (expires, sender, nonce))
+        return True
+
+    def _purge(self, now: float) -> None:
+        while self._expiry and self._expiry[0][0] < now:
+            _, sender, nonce = heapq.heappop(self._expiry)
+            del self._seen[sender, nonce]
+            left = self._count[sender] - 1
+            if left:
+                self._count[sender] = left
+            else:
+                del self._count[sender]
+
+
+def _number(value: object) -> bool:
+    return (type(value) is float or type(value) is int) and math.isfinite(value)
+
+
+def _id(value: object) -> bool:
+    return type(value) is str and 0 < len(value) <= MAX_ID
+
+
+class Verifier:
+    """Opens envelopes addressed to ``me``; see the module docstring for the checks and order."""
+
+    def __init__(self, me: TenantId, keys: Callable[[TenantId], Ed25519PublicKey | None],
+                 nonces: NonceStore, *, window: float = 30.0, max_bytes: int = 65536) -> None:
+        if not (math.isfinite(window) and window > 0) or max_bytes <= 0:
+            raise ValueError("window and max_bytes must be positive")
+        self.me = me
+        self.keys = keys
+        self.nonces = nonces
+        self.window = window
+        self.max_bytes = max_bytes
+
+    def open(self, raw: bytes, now: float) -> Message:
+        """The message in ``raw``, or ``WireError`` and nothing changed."""
+        if len(raw) > self.max_bytes:
+            raise WireError(413, f"envelope larger than {self.max_bytes} bytes")
+        env = _loads(raw)
+        if type(env) is not dict:
+            raise WireError(400, "envelope is not a JSON object")
+        if env.keys() != ENVELOPE_KEYS:
+            extra = sorted(env.keys() - ENVELOPE_KEYS)[:4]
+            missing = sorted(ENVELOPE_KEYS - env.keys())
+            raise WireError(400, f"envelope keys: unknown {_show(extra)}, missing {missing}")
+        sender, recipient, stamp = env["sender"], env["recipient"], env["timestamp"]
+        if type(env["v"]) is not int or env["v"] != VERSION:
+            raise WireError(400, f"unsupported envelope version {_show(env['v'])}")
+        if not (_id(sender) and _id(recipient)):
+            raise WireError(400, "envelope sender and recipient must be ids")
+        if not _number(stamp):
+            raise WireError(400, "envelope timestamp must be a finite number")
+        if type(env["nonce"]) is not str or not _NONCE.fullmatch(env["nonce"]):
+            raise WireError(400, "envelope nonce must be 32 lowercase hex digits")
+        if type(env["type"]) is not str or not 0 < len(env["type"]) <= 64:
+            raise WireError(400, "envelope type must be a message type name")
+        if type(env["body"]) is not dict:
+            raise WireError(400, "envelope body must be a JSON object")
+        signature = _b64(env["sig"], 64, "envelope sig")
+
+        if recipient != self.me:
+            raise WireError(403, f"envelope is for {_show(recipient)}, not for this server")
+        public = self.keys(TenantId(sender))
+        if public is None:
+            raise WireError(403, f"unknown sender {_show(sender)}: no registered key")
+        signed = canonical_json({k: v for k, v in env.items() if k != "sig"})
+        try:
+            public.verify(signature, signed)
+        except InvalidSignature:
+            raise WireError(401, f"bad signature from {_show(sender)}") from None
+        if not abs(stamp - now) <= self.window:  # also refuses a NaN ``now``
+            raise WireError(400, f"stale timestamp: {stamp - now:+.1f} s from now "
+                                 f"(window ±{self.window:g} s); check the clocks")
+        message = decode_message(env["type"], env["body"])
+        if message.sender != sender or message.recipient != recipient:
+            raise WireError(403, "message sender/recipient differ from the envelope's")
+        if not self.nonces.remember(TenantId(sender), env["nonce"], stamp + self.window):
+            raise WireError(409, f"replayed nonce from {_show(sender)}")
+        return message
