@@ -88,8 +88,8 @@ def mismatches(event: Event, expect: dict[str, Any]) -> list[str]:
             want_time = datetime.fromisoformat(want).timestamp() if isinstance(want, str) else want
             if abs(got - want_time) > 1e-6:
                 problems.append(f"time: got {got} want {want_time} ({want})")
-        elif got != want or type(got) is not type(want) and not (
+        elif got != want or (type(got) is not type(want) and not (
                 isinstance(got, int | float) and isinstance(want, int | float)
-                and not isinstance(got, bool) and not isinstance(want, bool)):
+                and not isinstance(got, bool) and not isinstance(want, bool))):
             problems.append(f"{name}: got {got!r} want {want!r}")
     return problems

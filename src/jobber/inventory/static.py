@@ -58,9 +58,11 @@ class Inventory:
         try:
             model = _InventoryFile.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
+            errors = exc.errors()
+            first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
             key = ".".join(str(part) for part in first["loc"]) or "(top)"
-            raise ConfigError(f"{where}: {key}: {first['msg']} (expected 'tenants:' mapping each "
+            message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+            raise ConfigError(f"{where}: {key}: {message} (expected 'tenants:' mapping each "
                               "tenant to a list of prefixes)") from None
         inventory = cls()
         for tenant, prefixes in model.tenants.items():
