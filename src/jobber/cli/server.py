@@ -51,36 +51,37 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{path}: ok ({role}, listen {settings.host}:{settings.port}, "
                    f"store {settings.store_url.split('://')[0]})")
 
-    def run(path: Path, want_provider: bool) -> None:
-        import uvicorn
-
+    def run(paths: list[Path], want_provider: bool) -> None:
         from jobber.config import load_config
-        from jobber.server.app import create_app
+        from jobber.server.serve import serve
 
-        settings = load_config(path)
-        if settings.is_provider != want_provider:
-            kind = "provider" if want_provider else "tenant"
-            raise ConfigError(f"{path}: not a {kind} config (role is "
-                              f"{'provider' if settings.is_provider else 'tenant'})")
-        if not settings.key_file.exists():
-            raise ConfigError(f"{path}: key file {settings.key_file} does not exist; make one "
-                              f"with: jobber keys generate {settings.key_file}")
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    log_level="warning", access_log=False)
+        everything = []
+        for path in paths:
+            settings = load_config(path)
+            if settings.is_provider and not want_provider and len(paths) == 1:
+                raise ConfigError(f"{path}: a provider config; run it with: jobber provider run")
+            if want_provider and not settings.is_provider:
+                raise ConfigError(f"{path}: not a provider config (role: provider)")
+            if not settings.key_file.exists():
+                raise ConfigError(f"{path}: key file {settings.key_file} does not exist; make "
+                                  f"one with: jobber keys generate {settings.key_file}")
+            everything.append(settings)
+        serve(everything)
 
     @server.command("run")
     def server_run(
-        config_file: Annotated[Path, typer.Option("--config", help="tenant.yaml")],
+        config_files: Annotated[list[Path], typer.Option(
+            "--config", help="tenant.yaml (repeat to run several servers in one process)")],
     ) -> None:
-        """Run a tenant's Jobber server."""
-        run(config_file, want_provider=False)
+        """Run a tenant's Jobber server (or several, one per --config)."""
+        run(config_files, want_provider=False)
 
     @provider.command("run")
     def provider_run(
         config_file: Annotated[Path, typer.Option("--config", help="provider.yaml")],
     ) -> None:
         """Run the provider's Jobber server."""
-        run(config_file, want_provider=True)
+        run([config_file], want_provider=True)
 
     @cluster.command("up")
     def cluster_up(

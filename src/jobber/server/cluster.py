@@ -64,7 +64,9 @@ class Cluster:
     timeout: float = 2.0
     policy: dict[str, Any] = field(default_factory=dict)
     store_urls: dict[str, str] = field(default_factory=dict)  # tenant → store URL (else SQLite)
+    processes: int = 0  # tenant servers share this many processes (0: one process each)
     members: dict[TenantId, Member] = field(default_factory=dict)
+    groups: list[list[TenantId]] = field(default_factory=list)
 
     def __enter__(self) -> Cluster:
         self.start()
@@ -119,9 +121,12 @@ class Cluster:
     def start(self) -> None:
         if not self.members:
             self.prepare()
+        tenants = [t for t in self.members if t != PROVIDER]
+        n = self.processes or len(tenants)
+        self.groups = [[PROVIDER]] + [g for g in (tenants[i::n] for i in range(n)) if g]
         try:
-            for member in self.members.values():
-                self.launch(member)
+            for group in self.groups:
+                self.launch_group(group)
             for member in self.members.values():
                 self.wait_ready(member)
             self.register_all()
@@ -129,15 +134,22 @@ class Cluster:
             self.stop()
             raise
 
-    def launch(self, member: Member) -> None:
-        verb = "provider" if member.tenant == PROVIDER else "server"
-        member.log = self.folder / f"{member.tenant}.log"
-        with member.log.open("ab") as log:
-            member.process = subprocess.Popen(
-                [sys.executable, "-m", "jobber.cli.main", verb, "run", "--config",
-                 str(member.config)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
+    def launch_group(self, group: list[TenantId]) -> None:
+        """Start the servers of ``group`` in one process."""
+        members = [self.members[t] for t in group]
+        verb = "provider" if group == [PROVIDER] else "server"
+        argv = [sys.executable, "-m", "jobber.cli.main", verb, "run"]
+        for member in members:
+            argv += ["--config", str(member.config)]
+        log_path = self.folder / f"{group[0]}.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL)
+        for member in members:
+            member.process, member.log = process, log_path
+
+    def group_of(self, tenant: str) -> list[TenantId]:
+        return next(g for g in self.groups if TenantId(tenant) in g)
 
     def wait_ready(self, member: Member, deadline: float = 30.0) -> None:
         end = time.monotonic() + deadline
@@ -168,32 +180,37 @@ class Cluster:
                                    f"{response.text}")
 
     def kill(self, tenant: str, sig: int = signal.SIGKILL) -> None:
-        member = self.members[TenantId(tenant)]
-        if member.process is not None:
-            member.process.send_signal(sig)
-            member.process.wait(10)
-            member.process = None
+        """Signal the process serving ``tenant`` (and whoever shares it) and wait for it."""
+        group = self.group_of(tenant)
+        process = self.members[group[0]].process
+        if process is not None:
+            process.send_signal(sig)
+            process.wait(10)
+        for t in group:
+            self.members[t].process = None
 
     def restart(self, tenant: str) -> None:
-        member = self.members[TenantId(tenant)]
-        if member.process is not None:
+        """Stop (SIGTERM) and start again the process serving ``tenant``."""
+        group = self.group_of(tenant)
+        if self.members[group[0]].process is not None:
             self.kill(tenant, signal.SIGTERM)
-        self.launch(member)
-        self.wait_ready(member)
+        self.launch_group(group)
+        for t in group:
+            self.wait_ready(self.members[t])
 
     def stop(self) -> None:
-        running = [m for m in self.members.values() if m.process is not None]
-        for member in running:
-            assert member.process is not None
-            if member.process.poll() is None:
-                member.process.send_signal(signal.SIGTERM)
-        for member in running:
-            assert member.process is not None
+        processes = {id(m.process): m.process for m in self.members.values()
+                     if m.process is not None}
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
             try:
-                member.process.wait(5)
+                process.wait(5)
             except subprocess.TimeoutExpired:
-                member.process.kill()
-                member.process.wait(5)
+                process.kill()
+                process.wait(5)
+        for member in self.members.values():
             member.process = None
 
     def describe(self) -> dict[str, Any]:
