@@ -52,6 +52,15 @@ def test_direct_experience_reports_a_fall_from_trust_as_a_demotion() -> None:
     assert (adm.decision, adm.status) == (Decision.INSPECT, Status.DEMOTED)
 
 
+def test_trust_that_merely_ages_is_not_a_demotion() -> None:
+    m = DirectExperience()
+    for _ in range(5):
+        m.feedback(B, A, NONE, IID, Severity.POS, 0.0)
+    assert m.admit(A, B, 0.0).status is Status.TRUSTED
+    adm = m.admit(A, B, 200.0)  # the evidence decayed below n_min; nothing bad was seen
+    assert (adm.decision, adm.status) == (Decision.INSPECT, Status.PROBATION)
+
+
 def test_central_beta_pools_every_reporter() -> None:
     m = CentralBeta()
     for reporter in (B, C, D, B, C):

@@ -16,7 +16,8 @@ Invariants: pure like the rest of ``jobber.trust`` (no I/O, clocks, logging, num
 randomness); a model's answer depends only on the calls it was given; baselines make no
 introductions, so ``new_connection`` is always false. Status is reported so the simulator can
 count demotions the same way for every model: TRUSTED while DIRECT, REVOKED on DENY, DEMOTED when
-INSPECT after having been DIRECT, else PROBATION.
+INSPECT after having been DIRECT with negative feedback on record (a fall from trust because
+evidence merely aged is not a demotion), else PROBATION.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ class _BetaModel:
             return Admission(Decision.DIRECT, status=Status.TRUSTED, reason=f"{why}: {score:.2f}")
         if score <= policy.theta_drop and evidence.s > 0.0:
             return Admission(Decision.DENY, status=Status.REVOKED, reason=f"{why}: {score:.2f}")
-        status = Status.DEMOTED if key in self._ever_direct else Status.PROBATION
+        demoted = key in self._ever_direct and evidence.s > 0.0
+        status = Status.DEMOTED if demoted else Status.PROBATION
         return Admission(Decision.INSPECT, status=status, reason=f"{why}: {score:.2f}")
 
     def _record(self, evidence: Evidence, severity: Severity, now: float) -> None:
@@ -211,7 +213,8 @@ class EigenTrust:
             return Admission(Decision.DIRECT, status=Status.TRUSTED, reason=why)
         if ratio <= self.drop_ratio and self._negative_seen[j]:
             return Admission(Decision.DENY, status=Status.REVOKED, reason=why)
-        status = Status.DEMOTED if j in self._ever_direct else Status.PROBATION
+        demoted = j in self._ever_direct and self._negative_seen[j]
+        status = Status.DEMOTED if demoted else Status.PROBATION
         return Admission(Decision.INSPECT, status=status, reason=why)
 
     def feedback(
