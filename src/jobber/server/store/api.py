@@ -63,7 +63,11 @@ class Store(Protocol):
         ...
 
     def events(self, tenant: str, after: int = 0) -> Iterator[StoredEvent]:
-        """The tenant's events with ``seq > after``, in order."""
+        """The tenant's events with ``seq > after``, in order.
+
+        Read lazily in pages, so errors (``StoreError``) surface while iterating, and the caller
+        may append while it replays; events appended meanwhile are yielded too.
+        """
         ...
 
     def pending_outbox(self, tenant: str, limit: int = 1000) -> list[OutboxItem]:
@@ -79,7 +83,11 @@ class Store(Protocol):
         ...
 
     def remember_nonce(self, sender: str, nonce: str, expires: float) -> bool:
-        """True if ``(sender, nonce)`` is new (and now stored), False if it was already seen."""
+        """True if ``(sender, nonce)`` is new (and now stored), False if it was already seen.
+
+        A seen nonce stays refused until ``purge_nonces`` drops it, even past ``expires``: by then
+        the envelope's clock window rejects the message anyway.
+        """
         ...
 
     def purge_nonces(self, now: float) -> int:
