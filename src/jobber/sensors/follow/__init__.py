@@ -1,0 +1,9 @@
+"""Followers: the I/O that brings lines to a sensor — a file tail and a syslog listener.
+
+Parsers never do I/O; followers never parse. A follower hands raw lines (bytes) to whoever drives
+it, normally ``Sensor.feed``.
+"""
+
+from jobber.sensors.follow.tail import FileFollower, Line, Position
+
+__all__ = ["FileFollower", "Line", "Position"]
