@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 
 from jobber.client.negotiator import Access, Grant, Negotiator
 from jobber.server.cluster import Cluster
-from jobber.types import Decision, TenantId
+from jobber.server.wire import decode_ticket, public_key_from_b64, verify_ticket
+from jobber.types import Decision, Status, TenantId
 
 from .conftest import admin, clean, connection, observe, view
 
@@ -124,6 +127,19 @@ async def test_revocation_reaches_the_negotiators_subscribers(cluster: Cluster) 
         assert "revoked" in denied[0].reason
     finally:
         await neg.aclose()
+
+
+def test_a_third_party_verifies_a_granted_ticket(cluster: Cluster) -> None:
+    record = httpx.get(f"{cluster.provider.url}/v1/registry/t2", timeout=5).json()
+    public = public_key_from_b64(record["public_key"])
+    grants = [g for g in admin(cluster.members[T("t1")], "/v1/admin/grants")
+              if g["signer"] == "t2" and g["ticket"]]
+    assert grants
+    for grant in grants:
+        ticket = decode_ticket(grant["ticket"])
+        assert verify_ticket(ticket, grant["signature"], public)
+        forged = replace(ticket, status=Status.TRUSTED, expires=ticket.expires + 1e6)
+        assert not verify_ticket(forged, grant["signature"], public)
 
 
 async def test_restart_keeps_state(cluster: Cluster) -> None:

@@ -36,7 +36,7 @@ from jobber.errors import ProtocolError
 from jobber.server.peers import HttpTransport, Transport
 from jobber.server.runtime import Decided, Refused, Runtime
 from jobber.server.store import Store, open_store
-from jobber.server.wire import KeyPair, WireError
+from jobber.server.wire import KeyPair, WireError, encode_ticket
 from jobber.trust.messages import Mode, Observe
 from jobber.types import PROVIDER, ConnectionId, InteractionId, Severity, TenantId
 
@@ -219,11 +219,20 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
 
     @app.get("/v1/admin/grants", dependencies=admin, tags=["operator"])
     async def grants(request: Request) -> list[dict[str, Any]]:
+        """Unexpired connections with their tickets, signed by the target (``signer``)."""
         rt = runtime(request)
         now = rt.epoch()
-        return [{"connection": c.id, "peer": c.peer(rt.me), "decision": c.status.decision.value,
-                 "expires": rt.wall(c.expires), "reason": c.reason}
-                for c in rt.ledger.connections.values() if now < c.expires]
+        out = []
+        for c in rt.ledger.connections.values():
+            if now >= c.expires:
+                continue
+            held = rt.tickets.get(c.id)
+            out.append({"connection": c.id, "peer": c.peer(rt.me),
+                        "decision": c.status.decision.value, "expires": rt.wall(c.expires),
+                        "reason": c.reason, "signer": c.target,
+                        "ticket": encode_ticket(held[0]) if held else None,
+                        "signature": held[1] if held else None})
+        return out
 
     @app.get("/v1/admin/feedback", dependencies=admin, tags=["operator"])
     async def feedback(request: Request) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from jobber.errors import JobberError
-from jobber.server.wire import public_key_from_b64
+from jobber.server.wire import WireError, public_key_from_b64
 from jobber.types import PROVIDER, TenantId
 
 
@@ -118,7 +118,11 @@ class Registry:
             raise PeerUnavailable(f"provider registry sent a malformed record for {tenant!r}")
         if tenant == PROVIDER:
             url = self.provider_url
-        return self.add(tenant, url, key)
+        try:
+            return self.add(tenant, url, key)
+        except WireError as exc:
+            raise PeerUnavailable(f"provider registry: bad key for {tenant!r}: {exc.reason}") \
+                from exc
 
 
 def _json(body: bytes) -> Any:

@@ -24,7 +24,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jobber.config import ServerSettings
@@ -32,9 +32,18 @@ from jobber.errors import ProtocolError
 from jobber.server.directory import Directory
 from jobber.server.peers import PeerUnavailable, Registry, Transport
 from jobber.server.store import Store, StoreNonces
-from jobber.server.wire import KeyPair, Verifier, WireError, decode_message, encode_message, seal
+from jobber.server.wire import (
+    KeyPair,
+    Verifier,
+    WireError,
+    decode_message,
+    encode_message,
+    seal,
+    sign_ticket,
+)
 from jobber.trust.ledger import Ledger
 from jobber.trust.messages import (
+    Accept,
     Closed,
     Connect,
     Effect,
@@ -49,6 +58,7 @@ from jobber.trust.messages import (
     Observe,
     Send,
     Tick,
+    Ticket,
 )
 from jobber.trust.provider import ProviderLedger
 from jobber.types import PROVIDER, ConnectionId, InteractionId, Severity, TenantId
@@ -129,6 +139,7 @@ class Runtime:
         self.decisions: deque[Decided] = deque(maxlen=RECENT)
         self.feedback: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.counters: dict[str, int] = {}
+        self.tickets: dict[ConnectionId, tuple[Ticket, str]] = {}  # granted or received
         self._link_refused = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -214,7 +225,7 @@ class Runtime:
         return self.ledger.refusal
 
     def _outgoing(self, effects: list[Effect]) -> list[Message]:
-        messages = [e.message for e in effects if isinstance(e, Send)]
+        messages = [self._signed(e.message) for e in effects if isinstance(e, Send)]
         if not self.settings.is_provider:
             for effect in effects:  # keep the provider's directory of live connections
                 if isinstance(effect, Enforce):
@@ -227,9 +238,22 @@ class Runtime:
                                                target, False))
         return messages
 
+    def _signed(self, message: Message) -> Message:
+        """The target signs every ticket it grants, so a third party can verify it."""
+        if isinstance(message, Accept) and not message.signature:
+            return replace(message, signature=sign_ticket(message.ticket, self.key))
+        return message
+
     def _observe_locally(self, event: Event, effects: list[Effect], now: float,
                          live: bool) -> None:
         wall = self.wall(now)
+        if isinstance(event, Accept) and event.signature:
+            self.tickets[event.connection] = (event.ticket, event.signature)
+        for effect in effects:
+            if isinstance(effect, Send) and isinstance(effect.message, Accept):
+                signed = self._signed(effect.message)
+                assert isinstance(signed, Accept)
+                self.tickets[signed.connection] = (signed.ticket, signed.signature)
         if (isinstance(event, Observe) and effects) or (isinstance(event, Feedback) and \
                 self._accepted(event)):
             self.feedback.append(_feedback_record(event, wall, self.me))

@@ -40,18 +40,16 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import heapq
 import json
 import math
 import re
 import secrets
-import time
 import types
 import typing
 from collections.abc import Callable
 from enum import Enum, IntEnum
 from functools import cache
-from typing import Annotated, Any, Literal, NewType, Protocol
+from typing import Annotated, Any, Literal, NewType
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -60,6 +58,7 @@ from pydantic import create_model as _create_model
 
 from jobber.errors import ProtocolError
 from jobber.server.keys import KeyPair
+from jobber.server.nonces import MemoryNonces, NonceStore
 from jobber.trust import messages as _messages
 from jobber.trust.evidence import Opinion
 from jobber.trust.messages import Message, Ticket
@@ -349,6 +348,17 @@ def _ticket_bytes(ticket: Ticket) -> bytes:
     return canonical_json(_to_wire(Ticket, ticket))
 
 
+def encode_ticket(ticket: Ticket) -> dict[str, Any]:
+    """A ticket as JSON-safe data (what ``sign_ticket`` signs)."""
+    return _to_wire(Ticket, ticket)
+
+
+def decode_ticket(body: object) -> Ticket:
+    """A ticket from JSON data, validated like any message body."""
+    ticket: Ticket = _to_core(Ticket, _validate(Ticket, body))
+    return ticket
+
+
 def sign_ticket(ticket: Ticket, key: KeyPair) -> str:
     """The target's detached signature of a grant, for any third party to check."""
     return base64.b64encode(key.sign(_ticket_bytes(ticket))).decode("ascii")
@@ -379,60 +389,6 @@ def seal(msg: Message, key: KeyPair, now: float, nonce: str | None = None) -> by
     }
     envelope["sig"] = base64.b64encode(key.sign(canonical_json(envelope))).decode("ascii")
     return canonical_json(envelope)
-
-
-class NonceStore(Protocol):
-    """Where seen nonces live until their message could no longer pass the clock window."""
-
-    def remember(self, sender: TenantId, nonce: str, expires: float) -> bool:
-        """True if ``(sender, nonce)`` is new and is now recorded until ``expires``."""
-        ...
-
-
-class MemoryNonces:
-    """A bounded in-memory ``NonceStore``: for tests and for a server without a store.
-
-    Entries are dropped once ``clock()`` passes their expiry (use the clock that feeds
-    ``Verifier.open``). A sender with ``per_sender`` live nonces, or a store with ``capacity``,
-    is refused with 429 rather than forgetting a live nonce (which would let a replay through).
-    """
-
-    def __init__(self, *, clock: Callable[[], float] = time.time, per_sender: int = 10_000,
-                 capacity: int = 1_000_000) -> None:
-        self.clock = clock
-        self.per_sender = per_sender
-        self.capacity = capacity
-        self._seen: dict[tuple[str, str], float] = {}
-        self._expiry: list[tuple[float, str, str]] = []
-        self._count: dict[str, int] = {}
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._seen
-
-    def remember(self, sender: TenantId, nonce: str, expires: float) -> bool:
-        self._purge(self.clock())
-        if (sender, nonce) in self._seen:
-            return False
-        count = self._count.get(sender, 0)
-        if count >= self.per_sender or len(self._seen) >= self.capacity:
-            raise WireError(429, f"too many messages from {_show(sender)} within the clock window")
-        self._seen[sender, nonce] = expires
-        self._count[sender] = count + 1
-        heapq.heappush(self._expiry, (expires, sender, nonce))
-        return True
-
-    def _purge(self, now: float) -> None:
-        while self._expiry and self._expiry[0][0] < now:
-            _, sender, nonce = heapq.heappop(self._expiry)
-            del self._seen[sender, nonce]
-            left = self._count[sender] - 1
-            if left:
-                self._count[sender] = left
-            else:
-                del self._count[sender]
 
 
 def _number(value: object) -> bool:

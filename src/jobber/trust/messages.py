@@ -99,8 +99,13 @@ class Propose(Message):
 
 @dataclass(frozen=True, slots=True)
 class Accept(Message):
+    """The target grants the connection. ``signature`` is the target's detached signature of
+    the ticket, added by its Jobber server (the pure core leaves it empty), so that anyone holding
+    the ticket can check it against the target's registered key."""
+
     connection: ConnectionId
     ticket: Ticket
+    signature: str = ""
 
 
 @dataclass(frozen=True, slots=True)
