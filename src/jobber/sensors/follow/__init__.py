@@ -4,6 +4,7 @@ Parsers never do I/O; followers never parse. A follower hands raw lines (bytes) 
 it, normally ``Sensor.feed``.
 """
 
+from jobber.sensors.follow.syslog import FramingError, SyslogListener, TcpFramer
 from jobber.sensors.follow.tail import FileFollower, Line, Position
 
-__all__ = ["FileFollower", "Line", "Position"]
+__all__ = ["FileFollower", "FramingError", "Line", "Position", "SyslogListener", "TcpFramer"]
