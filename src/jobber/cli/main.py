@@ -23,10 +23,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from jobber.cli import server, sim
+    from jobber.cli import sensor, server, sim
 
     sim.register(app)
     server.register(app)
+    sensor.register(app)
 
 
 def main() -> None:

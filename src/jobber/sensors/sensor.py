@@ -41,7 +41,7 @@ class Tally:
         self.reasons[key] += 1
         if key not in self.examples:
             text = line if isinstance(line, str) else line.decode("utf-8", "replace")
-            self.examples[key] = text[:_EXAMPLE_MAX]
+            self.examples[key] = text.rstrip("\r\n")[:_EXAMPLE_MAX]
 
     def to_dict(self) -> dict[str, object]:
         return {"lines": self.lines, "events": self.events, "ignored": self.ignored,
