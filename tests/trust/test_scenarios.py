@@ -122,3 +122,13 @@ def test_provider_is_never_charged_and_never_an_endpoint() -> None:
     interact(net, "b", conn, Severity.MED, 0.0)
     assert PROVIDER not in net.ledgers[TenantId("b")].views
     assert net.introduce(TenantId("a"), PROVIDER, 0.0).introduced.status is None
+
+
+def test_a_target_with_no_view_of_the_introducer_refuses() -> None:
+    # t is linked to i but has never rated it: i's vouch is worth nothing to t.
+    net = network("n", "i", "t")
+    conn = net.introduce(TenantId("t"), TenantId("i"), 0.0).introduced.connection
+    interact(net, "i", conn, Severity.POS, 0.0, 5)  # i rates t; t never rates i
+    trusted_pair(net, "n", "i", 0.0, clean=5)
+    outcome = net.introduce(TenantId("n"), TenantId("t"), 0.0)
+    assert outcome.attempts == 2 and outcome.introduced.by_provider  # fell back on the provider

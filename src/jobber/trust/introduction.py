@@ -204,16 +204,18 @@ def evaluate_proposal(
     *,
     blocked: bool,
     policy: Policy,
+    by_provider: bool = False,
 ) -> Verdict:
     """Decide a proposal from the target's own view and the chain of vouches.
 
-    ``trust_in_last`` is the target's opinion of the last introducer (``None`` for the provider);
-    ``chain`` runs from the requester's side, so it is discounted from the target outwards.
+    ``trust_in_last`` is the target's opinion of the last introducer (``None``: none yet, so the
+    chain is worth nothing); ``chain`` runs from the requester's side, so it is discounted from
+    the target outwards. ``by_provider`` marks the provider's probationary introduction.
     """
     if blocked:
         return Verdict(None, 0.0, 0.0, "the requester is blocked")
     own = own or VACUOUS
-    if trust_in_last is None or (chain and chain[-1].probation):
+    if by_provider:
         expectation = own.expectation(policy.a)
         evidence = own.evidence(policy.W)
         if evidence > 0 and expectation < policy.theta_accept:
@@ -221,7 +223,7 @@ def evaluate_proposal(
                            f"own view {expectation:.3f} < θ_accept {policy.theta_accept:g}")
         return Verdict(Status.PROBATION, expectation, evidence,
                        "provider introduction: probation until the pair has history")
-    opinions = [trust_in_last, *(v.opinion for v in reversed(chain))]
+    opinions = [trust_in_last or VACUOUS, *(v.opinion for v in reversed(chain))]
     fused = fuse(own, discount_chain(opinions))
     expectation = fused.expectation(policy.a)
     evidence = fused.evidence(policy.W)

@@ -327,6 +327,7 @@ class Ledger:
             proposal.chain,
             blocked=self.is_blocked(requester, now),
             policy=self.policy,
+            by_provider=by_provider,
         )
         if verdict.status is None:
             effects: list[Effect] = [

@@ -2,8 +2,11 @@
 
 Back-ends, chosen by URL (``open_store``):
 
-* ``sqlite:///path/to/jobber.db`` (the default, embedded): WAL journal, ``synchronous=FULL`` so
-  a returned ``append`` survives a process crash *and* a power loss; ``foreign_keys=ON``; a
+* ``sqlite:///path/to/jobber.db`` (the default, embedded): WAL journal with
+  ``synchronous=NORMAL``, so a returned ``append`` survives a crash of the process (SIGKILL,
+  OOM, a bug) but an OS crash or power loss may roll back the last commits (never corrupting
+  the file); ``sqlite:///path.db?synchronous=full`` fsyncs every commit and survives those too,
+  at about a sixth of the throughput (docs/decisions.md, docs/benchmarks.md); ``foreign_keys=ON``; a
   busy timeout so several processes may share the file. One connection per store, guarded by a
   lock, so threads take turns; writes open with ``BEGIN IMMEDIATE`` (the write lock up front, so
   two writers never deadlock upgrading a read lock). ``sqlite://`` is an in-memory store for tests.
@@ -70,6 +73,11 @@ def _parse(url: str) -> sa.URL:
         ) from exc
     backend, _, driver = parsed.drivername.partition("+")
     if backend == "sqlite" and driver in ("", "pysqlite"):
+        unknown = set(parsed.query) - {"synchronous"}
+        sync = str(parsed.query.get("synchronous", "normal")).lower()
+        if unknown or sync not in ("normal", "full"):
+            raise StoreError(f"store URL {redact(url)!r}: the only SQLite option is "
+                             "synchronous=normal|full")
         return parsed.set(drivername="sqlite+pysqlite")
     if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
         return parsed.set(drivername="postgresql+psycopg")
@@ -116,12 +124,18 @@ class SqlStore:
                 raise StoreError(
                     f"store {self._shown}: cannot create the directory of {database!r}: {exc}"
                 ) from exc
+        self.synchronous = str(self._url.query.get("synchronous", "normal")).upper()
         engine = sa.create_engine(
-            self._url,
+            self._url.set(query={}),
             poolclass=StaticPool,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         )
-        sa.event.listen(engine, "connect", _configure_sqlite)
+        sync = self.synchronous
+
+        def configure(dbapi_connection: Any, record: Any) -> None:
+            _configure_sqlite(dbapi_connection, record, sync)
+
+        sa.event.listen(engine, "connect", configure)
         return engine
 
     def _check_journal(self) -> None:
@@ -357,14 +371,14 @@ class SqlStore:
         return f"SqlStore({self._shown!r})"
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(dbapi_connection: Any, _record: Any, synchronous: str) -> None:
     # Autocommit at the driver level: ``_tx`` issues BEGIN / BEGIN IMMEDIATE itself, and PRAGMAs
     # that refuse to run inside a transaction (journal_mode) run here.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # NORMAL or FULL, checked at parse
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
