@@ -168,7 +168,20 @@ class _RuleState:
         if now < group.quiet_until:
             return 0
         threshold = self.rule.threshold
-        fired = 1 if threshold is None else _add(group, event, threshold)
+        if threshold is None:
+            fired = 1
+        elif threshold.distinct is None:  # the common case, inlined: count within the window
+            times = group.times
+            times.append(now)
+            start = now - threshold.within
+            while times[0] < start:
+                times.popleft()
+            fired = 0
+            if len(times) >= threshold.count:
+                times.clear()
+                fired = threshold.count
+        else:
+            fired = _add_distinct(group, event, threshold)
         if fired:
             group.quiet_until = now + self.rule.cooldown
         return fired
@@ -192,22 +205,12 @@ class _RuleState:
                 del groups[key]
 
 
-def _add(group: _Group, event: Event, threshold: Threshold) -> int:
-    start = event.time - threshold.within
-    if threshold.distinct is None:
-        times = group.times
-        times.append(event.time)
-        while times and times[0] < start:
-            times.popleft()
-        while len(times) > threshold.count:
-            times.popleft()
-        if len(times) >= threshold.count:
-            times.clear()
-            return threshold.count
-        return 0
+def _add_distinct(group: _Group, event: Event, threshold: Threshold) -> int:
+    assert threshold.distinct is not None
     value = field_value(event, threshold.distinct)
     if value is None:
         return 0
+    start = event.time - threshold.within
     values = group.values
     values[value] = max(event.time, values.get(value, event.time))
     if len(values) >= threshold.count:
