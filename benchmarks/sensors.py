@@ -8,7 +8,8 @@
 2. Suricata EVE: Jobber's parser (and parser + rules) against a bare ``json.loads`` loop over the
    same lines (target: ≥ 50% of the bare parse).
 
-The logs are generated here from a seeded RNG, with documentation addresses only. The last line
+The logs are generated here from a seeded RNG, with documentation addresses only, drawn from a
+pool of 5,000 sources (one in seven IPv6). The last line
 printed with ``--json`` is one JSON object of every figure. fail2ban-regex missing is an error
 (exit code 2): install it with ``apt-get install fail2ban``.
 """
@@ -36,14 +37,17 @@ START = 1795737600  # 2026-11-26T18:40:00Z
 OBSERVED = START + 86400.0
 USERS = ("admin", "test", "oracle", "ubuntu", "guest", "postgres", "git", "user", "pi", "ftp")
 REPEATS = 3
+POOL = 5000  # distinct source addresses in the generated logs
 FILTERS = (Path("/etc/fail2ban/filter.d/sshd.conf"),)
 
 
 def attacker(rng: random.Random) -> str:
-    if rng.random() < 0.15:
-        return f"2001:db8:{rng.randrange(1, 0xffff):x}::{rng.randrange(1, 0xffff):x}"
-    net = rng.choice(("203.0.113", "198.51.100"))
-    return f"{net}.{rng.randrange(1, 255)}"
+    """A source address from a pool of ``POOL`` (real logs see the same peers again and again)."""
+    index = rng.randrange(POOL)
+    if index % 7 == 0:
+        return f"2001:db8:{index // 256 + 1:x}::{index % 256 + 1:x}"
+    net = ("203.0.113", "198.51.100")[index % 2]
+    return f"{net}.{index % 254 + 1}"
 
 
 def sshd_sessions(rng: random.Random) -> list[str]:
@@ -170,8 +174,11 @@ def main() -> int:
         one.write_text(sshd_lines[0] + "\n", encoding="utf-8")
         # Best of several runs, interleaved, so that a busy machine slows both sides alike.
         f2b_start = min(time_fail2ban(one, sshd_filter)[0] for _ in range(REPEATS))
-        f2b_wall, f2b_failures = time_fail2ban(log, sshd_filter)
-        jobber_runs = [time_jobber("sshd", sshd_lines, rules=True) for _ in range(REPEATS)]
+        f2b_runs, jobber_runs = [], []
+        for _ in range(REPEATS):
+            f2b_runs.append(time_fail2ban(log, sshd_filter))
+            jobber_runs.append(time_jobber("sshd", sshd_lines, rules=True))
+    f2b_wall, f2b_failures = min(f2b_runs)
     jobber_s = min(run[0] for run in jobber_runs)
     _, sensor, jobber_failures = jobber_runs[0]
     f2b_work = max(f2b_wall - f2b_start, 1e-9)

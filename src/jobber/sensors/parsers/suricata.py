@@ -79,7 +79,9 @@ def _alert(text: str, meta: LineMeta, record: dict[str, Any]) -> Event:
 
 
 def _flow(text: str, meta: LineMeta, record: dict[str, Any]) -> Event:
-    attributes = _pick(_section(record, "flow"), _FLOW_FIELDS, {"event_type": "flow"})
+    flow = record.get("flow")
+    section = flow if type(flow) is dict else _section(record, "flow")
+    attributes = _pick(section, _FLOW_FIELDS, {"event_type": "flow"})
     app_proto = record.get("app_proto")
     if type(app_proto) is str:
         attributes["app_proto"] = app_proto
@@ -134,7 +136,18 @@ def _event(text: str, meta: LineMeta, record: Mapping[str, Any], kind: Kind, sev
     protocol = _PROTOCOLS.get(proto) if type(proto) is str else None
     if protocol is None and isinstance(proto, str | int):
         protocol = protocol_name(proto)
+    # the common case inline: both addresses already seen, both ports plain numbers
+    src_ip, dest_ip = record.get("src_ip"), record.get("dest_ip")
+    src_port, dest_port = record.get("src_port"), record.get("dest_port")
+    src_address = _ADDRESS_CACHE.get(src_ip) if type(src_ip) is str else None
+    dest_address = _ADDRESS_CACHE.get(dest_ip) if type(dest_ip) is str else None
+    src: Endpoint | None
+    dst: Endpoint | None
+    if (src_address is not None and dest_address is not None and type(src_port) is int
+            and type(dest_port) is int and 0 <= src_port <= 65535 and 0 <= dest_port <= 65535):
+        src, dst = Endpoint(src_address, src_port), Endpoint(dest_address, dest_port)
+    else:
+        src = _endpoint(record, "src_ip", "src_port")
+        dst = _endpoint(record, "dest_ip", "dest_port")
     return Event(event_id(meta, text), iso_time(stamp), meta.observed, meta.reporter, kind,
-                 severity, 1.0, _endpoint(record, "src_ip", "src_port"),
-                 _endpoint(record, "dest_ip", "dest_port"), protocol,
-                 MappingProxyType(attributes), text)
+                 severity, 1.0, src, dst, protocol, MappingProxyType(attributes), text)
