@@ -122,13 +122,19 @@ def generate_eve(count: int, rng: random.Random) -> list[str]:
 
 
 def time_jobber(fmt: str, lines: list[str], rules: bool) -> tuple[float, Sensor, int]:
-    """Seconds to feed every line; the sensor; and the auth.failure events found."""
+    """Seconds to feed every line; the sensor; and the definite auth failures found (sshd)."""
     engine = RuleEngine(default_rules()) if rules else None
     sensor = Sensor(make_parser(fmt), engine, TenantId("bench"), "bench")
+    feed = sensor.feed
     failures = 0
+    if fmt != "sshd":  # as bare a loop as the json.loads one it is compared with
+        started = time.perf_counter()
+        for line in lines:
+            feed(line, OBSERVED)
+        return time.perf_counter() - started, sensor, 0
     started = time.perf_counter()
     for line in lines:
-        event, _ = sensor.feed(line, OBSERVED)
+        event, _ = feed(line, OBSERVED)
         if event is not None and event.kind is Kind.AUTH_FAILURE and event.confidence >= 1.0:
             failures += 1
     return time.perf_counter() - started, sensor, failures
