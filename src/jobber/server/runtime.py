@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
@@ -67,6 +67,8 @@ from jobber.types import PROVIDER, ConnectionId, InteractionId, Severity, Tenant
 class Refused(ProtocolError):
     """The trust core refused an event: nothing changed and nothing was written."""
 
+
+_T = TypeVar("_T")
 
 RECENT = 500
 """How many recent decisions and feedback values the operator API keeps."""
@@ -142,6 +144,8 @@ class Runtime:
         self.tickets: dict[ConnectionId, tuple[Ticket, str]] = {}  # granted or received
         self._link_refused = False
         self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()  # event seqs whose messages are being sent now
+        self._sending: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.replayed = 0
 
@@ -191,11 +195,17 @@ class Runtime:
                 self._count("refused_by_core")
                 raise Refused(refusal)
             kind, payload = encode_event(event)
-            outbox = [(m.recipient, _payload(m)) for m in self._outgoing(effects)]
-            await asyncio.to_thread(self.store.append, self.me, now, kind, payload, outbox)
+            messages = self._outgoing(effects)
+            outbox = [(m.recipient, _payload(m)) for m in messages]
+            seq = await self._store(self.store.append, self.me, now, kind, payload, outbox)
             self._observe_locally(event, effects, now, live=True)
-        if outbox:
-            self._wake.set()
+        if messages:
+            # Deliver at once from memory; the outbox row is only the safety net for a crash
+            # or a failed delivery, which the background loop retries.
+            self._in_flight.add(seq)
+            task = asyncio.create_task(self._send_now(seq, messages))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
         self._count(f"events_{kind}")
         return effects
 
@@ -319,12 +329,30 @@ class Runtime:
             else:
                 backoff = 0.05
 
+    async def _store(self, call: Callable[..., _T], *args: Any) -> _T:
+        """Run a store call: in the loop for SQLite (well under a millisecond, and a thread hop
+        would double it), in a worker thread for a networked database."""
+        if getattr(self.store, "is_sqlite", False):
+            return call(*args)
+        return await asyncio.to_thread(call, *args)
+
+    async def _send_now(self, seq: int, messages: list[Message]) -> None:
+        try:
+            results = await asyncio.gather(*(self._deliver(m) for m in messages))
+            if all(results):
+                await self._store(self.store.mark_event_delivered, self.me, seq)
+            else:
+                self._wake.set()
+        finally:
+            self._in_flight.discard(seq)
+
     async def deliver_pending(self) -> bool:
-        """Deliver the outbox once; return True if something must be retried."""
+        """Deliver what the outbox still holds once; return True if something must be retried."""
         items = await asyncio.to_thread(self.store.pending_outbox, self.me)
+        items = [i for i in items if i.event_seq not in self._in_flight]
         if not items:
             return False
-        results = await asyncio.gather(*(self._deliver(i.recipient, i.payload) for i in items))
+        results = await asyncio.gather(*(self._deliver(_message(i.payload)) for i in items))
         done = [i.id for i, ok in zip(items, results, strict=True) if ok]
         failed = [i.id for i, ok in zip(items, results, strict=True) if not ok]
         if done:
@@ -333,11 +361,9 @@ class Runtime:
             await asyncio.to_thread(self.store.mark_attempt, item_id)
         return bool(failed)
 
-    async def _deliver(self, recipient: str, payload: bytes) -> bool:
-        body = json.loads(payload)
-        message = decode_message(body["type"], body["body"])
+    async def _deliver(self, message: Message) -> bool:
         try:
-            peer = await self.registry.resolve(TenantId(recipient))
+            peer = await self.registry.resolve(message.recipient)
         except PeerUnavailable:
             self._count("delivery_unreachable")
             return False
@@ -365,6 +391,11 @@ class Runtime:
 
 def _payload(message: Message) -> bytes:
     return json.dumps(encode_message(message)).encode()
+
+
+def _message(payload: bytes) -> Message:
+    body = json.loads(payload)
+    return decode_message(body["type"], body["body"])
 
 
 def _sender_of(raw: bytes) -> TenantId | None:

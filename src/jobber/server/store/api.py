@@ -46,6 +46,7 @@ class OutboxItem:
     recipient: str
     payload: bytes
     attempts: int
+    event_seq: int = 0  # the event whose handling produced it
 
 
 class Store(Protocol):
@@ -76,6 +77,10 @@ class Store(Protocol):
 
     def mark_delivered(self, ids: Iterable[int]) -> None:
         """Forget delivered messages (unknown ids are ignored, so it is idempotent)."""
+        ...
+
+    def mark_event_delivered(self, tenant: str, seq: int) -> None:
+        """Forget every outbox message of event ``seq`` (idempotent)."""
         ...
 
     def mark_attempt(self, id: int) -> None:

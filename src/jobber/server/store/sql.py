@@ -278,14 +278,14 @@ class SqlStore:
     def pending_outbox(self, tenant: str, limit: int = 1000) -> list[OutboxItem]:
         o = s.outbox.c
         query = (
-            sa.select(o.id, o.recipient, o.payload, o.attempts)
+            sa.select(o.id, o.recipient, o.payload, o.attempts, o.event_seq)
             .where(o.tenant == tenant)
             .order_by(o.id)
             .limit(limit)
         )
         with self._tx(f"read the outbox of tenant {tenant!r}", write=False) as conn:
             rows = conn.execute(query).all()
-        return [OutboxItem(int(i), str(r), bytes(p), int(a)) for i, r, p, a in rows]
+        return [OutboxItem(int(i), str(r), bytes(p), int(a), int(q)) for i, r, p, a, q in rows]
 
     def mark_delivered(self, ids: Iterable[int]) -> None:
         todo = list(ids)
@@ -295,6 +295,11 @@ class SqlStore:
             for start in range(0, len(todo), _CHUNK):
                 chunk = todo[start : start + _CHUNK]
                 conn.execute(s.outbox.delete().where(s.outbox.c.id.in_(chunk)))
+
+    def mark_event_delivered(self, tenant: str, seq: int) -> None:
+        o = s.outbox.c
+        with self._tx(f"remove event {seq}'s delivered messages", write=True) as conn:
+            conn.execute(s.outbox.delete().where(o.tenant == tenant, o.event_seq == seq))
 
     def mark_attempt(self, id: int) -> None:
         o = s.outbox.c

@@ -1,0 +1,189 @@
+"""Benchmark the Jobber protocol over loopback: introduction latency and durable feedback rate.
+
+Real Jobber servers (a provider and tenant servers in two processes, SQLite stores, Ed25519
+signatures on every message), driven over HTTP on 127.0.0.1:
+
+* introduction latency (p50, p99) through zero (the provider), one and two introducers, each
+  sample a new connection to a fresh target, in sequential mode and in chain mode;
+* durable feedback values per second on one server (acknowledged only once written), with the
+  store on SQLite (NORMAL, the default), SQLite with ``synchronous=full``, and PostgreSQL
+  (when ``JOBBER_TEST_PG_URL`` names one, as ``make pg`` writes it), side by side in one run.
+
+``--quick`` takes fewer samples (under a minute); ``--json`` prints one JSON object last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from jobber.server.cluster import Cluster, Member
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _post(client: httpx.Client, member: Member, path: str, body: dict[str, Any]) -> Any:
+    response = client.post(f"{member.url}{path}", json=body, timeout=30,
+                           headers={"authorization": f"Bearer {member.client_token}"})
+    response.raise_for_status()
+    return response.json()
+
+
+def _trust(client: httpx.Client, c: Cluster, requester: str, target: str) -> str:
+    """Connect requester → target through the provider and let both see five clean ones."""
+    r, t = c.members[requester], c.members[target]  # type: ignore[index]
+    grant = _post(client, r, "/v1/local/connect", {"target": target, "path": []})
+    conn = grant["connection"]
+    assert conn, grant
+    for who in (t, r):
+        for i in range(5):
+            _post(client, who, "/v1/local/observe",
+                  {"connection": conn, "interaction": f"setup-{who.tenant}-{i}",
+                   "severity": "POS"})
+    return str(conn)
+
+
+def introductions(samples: int, folder: Path) -> dict[str, Any]:
+    targets = [f"x{i}" for i in range(3 * samples)]
+    names = ["r0", "r1", "r2", "i1", "i2", *targets]
+    policy = {"P_max": 10_000}  # r0 asks the provider for every sample
+    results: dict[str, Any] = {}
+    with Cluster(folder / "intro", names, processes=2, policy=policy) as c, \
+            httpx.Client() as client:
+        _trust(client, c, "i1", "i2")
+        _trust(client, c, "r2", "i1")
+        _trust(client, c, "r1", "i2")
+        for x in targets:
+            _trust(client, c, x, "i2")
+        plans = {"0 introducers (provider)": ("r0", []), "1 introducer": ("r1", ["i2"]),
+                 "2 introducers": ("r2", ["i1", "i2"])}
+        pool = iter(targets)
+        for mode in ("sequential", "chain"):
+            for label, (requester, path) in plans.items():
+                if mode == "chain" and not path:
+                    continue
+                times = []
+                for _ in range(samples if mode == "sequential" or label != "2 introducers"
+                               else samples):
+                    target = next(pool, None)
+                    if target is None:
+                        break
+                    started = time.perf_counter()
+                    grant = _post(client, c.members[requester], "/v1/local/connect",  # type: ignore[index]
+                                  {"target": target, "path": path, "mode": mode})
+                    times.append(time.perf_counter() - started)
+                    assert grant["status"] is not None, grant
+                if times:
+                    key = f"{label}, {mode}"
+                    results[key] = {"samples": len(times),
+                                    "p50_ms": 1000 * _quantile(times, 0.5),
+                                    "p99_ms": 1000 * _quantile(times, 0.99),
+                                    "mean_ms": 1000 * statistics.fmean(times)}
+                    print(f"  introduction {key:<38} p50 {results[key]['p50_ms']:6.2f} ms  "
+                          f"p99 {results[key]['p99_ms']:6.2f} ms  ({len(times)} samples)",
+                          flush=True)
+    return results
+
+
+async def _feedback_rate(member: Member, conn: str, total: int, concurrency: int) -> float:
+    headers = {"authorization": f"Bearer {member.client_token}"}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+    acked = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal acked
+        while True:
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            response = await client.post(
+                f"{member.url}/v1/local/observe", headers=headers, timeout=30,
+                json={"connection": conn, "interaction": f"b{i}", "severity": "POS"})
+            if response.status_code == 200 and response.json()["accepted"]:
+                acked += 1
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    assert acked == total, f"only {acked} of {total} acknowledged"
+    return total / elapsed
+
+
+def feedback(total: int, folder: Path) -> dict[str, Any]:
+    stores = {"sqlite": f"sqlite:///{folder / 'fb-normal.db'}",
+              "sqlite-full": f"sqlite:///{folder / 'fb-full.db'}?synchronous=full"}
+    pg = os.environ.get("JOBBER_TEST_PG_URL")
+    if pg:
+        stores["postgresql"] = pg
+    names = [f"f-{k}" for k in stores]
+    store_urls = {f"f-{k}": url for k, url in stores.items()}
+    results: dict[str, Any] = {}
+    with Cluster(folder / "fb", ["peer", *names], processes=len(names) + 1,
+                 store_urls=store_urls) as c, httpx.Client() as client:
+        for kind in stores:
+            name = f"f-{kind}"
+            conn = _trust(client, c, "peer", name)
+            rate = asyncio.run(_feedback_rate(c.members[name], conn, total, 8))  # type: ignore[index]
+            results[kind] = {"feedback_per_s": rate}
+            print(f"  durable feedback on {kind:<12} {rate:8.0f}/s", flush=True)
+    if "postgresql" not in results:
+        print("  (PostgreSQL skipped: set JOBBER_TEST_PG_URL, e.g. make pg)")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    samples, total = (15, 600) if args.quick else (60, 3000)
+    with tempfile.TemporaryDirectory(prefix="jb-bench-") as tmp:
+        folder = Path(tmp)
+        print("introduction latency over loopback (signed, durable):")
+        intro = introductions(samples, folder)
+        print("durable feedback, 8 concurrent clients, one server:")
+        fb = feedback(total, folder)
+    ratios = {"sqlite_over_sqlite_full": fb["sqlite"]["feedback_per_s"]
+              / fb["sqlite-full"]["feedback_per_s"]}
+    if "postgresql" in fb:
+        ratios["sqlite_over_postgresql"] = (fb["sqlite"]["feedback_per_s"]
+                                            / fb["postgresql"]["feedback_per_s"])
+    two = intro["2 introducers, sequential"]
+    two_chain = intro["2 introducers, chain"]
+    ratios["two_introducers_sequential_over_chain_p50"] = two["p50_ms"] / two_chain["p50_ms"]
+    ratios["two_introducers_over_provider_p50"] = (
+        two["p50_ms"] / intro["0 introducers (provider), sequential"]["p50_ms"])
+    targets = {
+        "two_introducer_p50_le_10ms": min(two["p50_ms"], two_chain["p50_ms"]) <= 10.0,
+        "two_introducer_p99_le_30ms": min(two["p99_ms"], two_chain["p99_ms"]) <= 30.0,
+        "sqlite_feedback_ge_1000_per_s": fb["sqlite"]["feedback_per_s"] >= 1000,
+    }
+    print("ratios: " + ", ".join(f"{k} = {v:.2f}" for k, v in ratios.items()))
+    print("targets: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}"
+                                  for k, v in targets.items()))
+    if args.json:
+        print(json.dumps({"introductions": intro, "feedback": fb, "ratios": ratios,
+                          "targets": targets, "quick": args.quick,
+                          "python": sys.version.split()[0]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
