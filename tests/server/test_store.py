@@ -97,7 +97,9 @@ def test_outbox_is_enqueued_with_its_event(store: Store) -> None:
     ]
     store.mark_attempt(pending[0].id)
     store.mark_attempt(pending[0].id)
-    assert store.pending_outbox("acme", limit=1) == [OutboxItem(pending[0].id, "globex", b"m1", 2)]
+    assert store.pending_outbox("acme", limit=1) == [
+        OutboxItem(pending[0].id, "globex", b"m1", 2, seq)
+    ]
     store.mark_delivered([pending[0].id])
     store.mark_delivered([pending[0].id])  # idempotent
     store.mark_delivered([])
@@ -361,3 +363,13 @@ def test_in_memory_sqlite_for_tests() -> None:
     with open_store("sqlite://") as store:
         assert store.append("acme", 1.0, "k", b"x") == 1
         assert [e.payload for e in store.events("acme")] == [b"x"]
+
+
+def test_an_events_messages_are_forgotten_together(store_url: str) -> None:
+    with open_store(store_url) as store:
+        first = store.append("acme", 1.0, "K", b"e1", [("a", b"m1"), ("b", b"m2")])
+        second = store.append("acme", 1.0, "K", b"e2", [("c", b"m3")])
+        store.mark_event_delivered("acme", first)
+        store.mark_event_delivered("acme", first)  # idempotent
+        assert [(o.recipient, o.event_seq) for o in store.pending_outbox("acme")] == [
+            ("c", second)]
