@@ -142,6 +142,22 @@ def test_a_third_party_verifies_a_granted_ticket(cluster: Cluster) -> None:
         assert not verify_ticket(forged, grant["signature"], public)
 
 
+async def test_an_interaction_end_becomes_feedback(cluster: Cluster) -> None:
+    neg = negotiator(cluster)
+    try:
+        grant = await neg.grant(T("t5"), T("t4"))
+        assert grant.connection is not None
+        now = time.time()
+        given = await neg.report_interaction(T("t4"), grant.connection, "flow-1", now - 5, now,
+                                             packets=12, octets=3000)
+        assert given == "POS"  # traffic, and the sensors saw nothing bad
+        silent = await neg.report_interaction(T("t4"), grant.connection, "flow-2", now - 5, now)
+        assert silent is None  # nothing seen: no feedback
+        assert connection(cluster.members[T("t4")], grant.connection)["reported"] == 1
+    finally:
+        await neg.aclose()
+
+
 async def test_restart_keeps_state(cluster: Cluster) -> None:
     member = cluster.members[T("t2")]
     before = (admin(member, "/v1/admin/connections"), admin(member, "/v1/admin/reputations"))

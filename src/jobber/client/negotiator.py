@@ -170,6 +170,26 @@ class Negotiator:
         return Grant(requester, target, Decision.INSPECT, None,
                      self.clock() + FAIL_CLOSED_SECONDS, f"{reason}: INSPECT (fail closed)")
 
+    async def report_interaction(self, tenant: TenantId, connection: str, interaction: str,
+                                 started: float, ended: float, packets: int = 0,
+                                 octets: int = 0) -> str | None:
+        """Tell ``tenant``'s server an interaction ended; returns the feedback it gave, if any.
+
+        Enforcers call it for both endpoints when a flow ends. A server that does not answer
+        loses this one feedback value, never a decision (it is logged by the caller).
+        """
+        access = self.servers.get(tenant)
+        if access is None:
+            return None
+        response = await self.client.post(
+            f"{access.url.rstrip('/')}/v1/local/interactions",
+            json={"connection": connection, "interaction": interaction, "started": started,
+                  "ended": ended, "packets": packets, "bytes": octets},
+            headers={"authorization": f"Bearer {access.client_token}"}, timeout=self.timeout)
+        response.raise_for_status()
+        given = response.json().get("feedback")
+        return str(given) if given is not None else None
+
     # --- pushes -------------------------------------------------------------------------------
 
     def subscribe(self, callback: Subscriber) -> None:

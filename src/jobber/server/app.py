@@ -61,6 +61,15 @@ class ObserveBody(_Body):
     severity: Literal["POS", "LOW", "MED", "HIGH"]
 
 
+class InteractionBody(_Body):
+    connection: str = Field(pattern=_ID)
+    interaction: str = Field(min_length=1, max_length=128)
+    started: float = Field(ge=0)
+    ended: float = Field(ge=0)
+    packets: int = Field(0, ge=0)
+    bytes: int = Field(0, ge=0)
+
+
 class RegisterBody(_Body):
     tenant: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
     public_key: str = Field(min_length=40, max_length=64)
@@ -173,6 +182,24 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
         except Refused as exc:
             return {"accepted": False, "reason": str(exc)}
         return {"accepted": True}
+
+    @app.post("/v1/local/interactions", dependencies=client, tags=["local"])
+    async def interaction_end(body: InteractionBody, request: Request) -> dict[str, Any]:
+        """An interaction on a connection ended (a flow removed, a connection closed): turn what
+        the sensors saw of the peer meanwhile into this tenant's one feedback value for it."""
+        if body.ended < body.started:
+            raise HTTPException(422, "ended before it started")
+        rt = runtime(request)
+        severity = rt.interaction_feedback(ConnectionId(body.connection), body.started,
+                                           body.ended, body.packets)
+        if severity is None:
+            return {"feedback": None, "reason": "nothing seen: no feedback"}
+        try:
+            await rt.submit(Observe(ConnectionId(body.connection),
+                                    InteractionId(body.interaction), severity))
+        except Refused as exc:
+            return {"feedback": None, "reason": str(exc)}
+        return {"feedback": severity.name}
 
     @app.get("/v1/local/events", dependencies=client, tags=["local"])
     async def events(request: Request) -> StreamingResponse:

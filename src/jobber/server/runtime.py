@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
+from jobber.sensors.feedback import VerdictLog
 from jobber.server.directory import Directory
 from jobber.server.peers import PeerUnavailable, Registry, Transport
 from jobber.server.store import Store, StoreNonces
@@ -141,6 +142,7 @@ class Runtime:
         self.decisions: deque[Decided] = deque(maxlen=RECENT)
         self.feedback: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.counters: dict[str, int] = {}
+        self.verdicts = VerdictLog()  # what this tenant's sensors concluded, per peer tenant
         self.tickets: dict[ConnectionId, tuple[Ticket, str]] = {}  # granted or received
         self._link_refused = False
         self._wake = asyncio.Event()
@@ -306,6 +308,19 @@ class Runtime:
             return None
         finally:
             self.waiters.pop(cid, None)
+
+    def interaction_feedback(self, connection: ConnectionId, started: float, ended: float,
+                             packets: int) -> Severity | None:
+        """One feedback value for an interaction that ran from ``started`` to ``ended`` (wall
+        seconds): the worst verdict the sensors gave about the peer meanwhile; POS when there
+        was traffic and nothing bad; nothing when nothing was seen."""
+        conn = self.ledger.connections.get(connection)
+        if conn is None:
+            return None
+        seen = self.verdicts.feedback_for(conn.peer(self.me), started, ended)
+        if seen is None and packets > 0:
+            return Severity.POS
+        return seen
 
     def _count(self, name: str) -> None:
         self.counters[name] = self.counters.get(name, 0) + 1
