@@ -127,7 +127,7 @@ class SshdParser(LineParser):
             month, day, clock, host = fast.groups()
             when = classic_time(month, day, clock, meta.observed)
             message = text[fast.end():]
-        else:
+        else:  # the other framings, and other programs
             framed = frame(text, meta.observed)
             if framed is None:
                 return Unparsed("sshd: not a syslog line")
@@ -144,7 +144,7 @@ class SshdParser(LineParser):
             if match is None:
                 return None
             return self._event(text, meta, when, Kind.AUTH_SUCCESS, Severity.POS, 1.0,
-                               match, "accepted", host)
+                               match.groupdict(), "accepted", host)
         for pattern, reason, confidence, needs_preauth in _TABLE.get(word, ()):
             match = pattern.match(message)
             if match is None:
@@ -155,12 +155,12 @@ class SshdParser(LineParser):
             if reason == "preauth-disconnect" and groups.get("user") is None:
                 confidence = 0.3
             return self._event(text, meta, when, Kind.AUTH_FAILURE, Severity.LOW, confidence,
-                               match, reason, host)
+                               groups, reason, host)
         return None
 
     def _event(self, text: str, meta: LineMeta, when: float, kind: Kind, severity: Severity,
-               confidence: float, match: re.Match[str], reason: str, host: str) -> Event:
-        groups = match.groupdict()
+               confidence: float, groups: dict[str, str | None], reason: str,
+               host: str) -> Event:
         attributes: dict[str, AttrValue] = {"reason": reason, "host": host}
         user = groups.get("user")
         if user is not None:
@@ -172,8 +172,9 @@ class SshdParser(LineParser):
             attributes["invalid_user"] = True
         if "alg" in groups:
             attributes["algorithm"] = groups["alg"]
-        if "code" in groups:
-            attributes["code"] = count(groups["code"])
+        code = groups.get("code")
+        if code is not None:
+            attributes["code"] = count(code)
         addr = groups.get("addr")
         src = None
         if addr is not None:
