@@ -57,7 +57,7 @@ def _trust(client: httpx.Client, c: Cluster, requester: str, target: str) -> str
 
 
 def introductions(samples: int, folder: Path) -> dict[str, Any]:
-    targets = [f"x{i}" for i in range(3 * samples)]
+    targets = [f"x{i}" for i in range(5 * samples)]  # a fresh target for every sample
     names = ["r0", "r1", "r2", "i1", "i2", *targets]
     policy = {"P_max": 10_000}  # r0 asks the provider for every sample
     results: dict[str, Any] = {}
@@ -76,11 +76,8 @@ def introductions(samples: int, folder: Path) -> dict[str, Any]:
                 if mode == "chain" and not path:
                     continue
                 times = []
-                for _ in range(samples if mode == "sequential" or label != "2 introducers"
-                               else samples):
-                    target = next(pool, None)
-                    if target is None:
-                        break
+                for _ in range(samples):
+                    target = next(pool)
                     started = time.perf_counter()
                     grant = _post(client, c.members[requester], "/v1/local/connect",  # type: ignore[index]
                                   {"target": target, "path": path, "mode": mode})
@@ -153,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    samples, total = (15, 600) if args.quick else (60, 3000)
+    samples, total = (12, 600) if args.quick else (40, 3000)
     with tempfile.TemporaryDirectory(prefix="jb-bench-") as tmp:
         folder = Path(tmp)
         print("introduction latency over loopback (signed, durable):")
