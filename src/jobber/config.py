@@ -52,12 +52,22 @@ class _Server(_Strict):
         return value
 
 
+class SensorsSection(_Strict):
+    """What the server does with the events its sensors push (``/v1/sensors/events``)."""
+
+    rules: str | None = Field(None, description="rules YAML (default: the packaged rules)")
+    inventory: str | None = Field(None, description="address → tenant YAML")
+    tokens: dict[str, str] = Field(default_factory=dict, description="sensor name → token")
+    tokens_file: str | None = Field(None, description="YAML mapping of sensor name → token")
+
+
 class TenantFile(_Server):
     role: Literal["tenant"] = "tenant"
     tenant: str
     provider: str = Field(description="the provider's Jobber server URL")
     client_token: str | None = None
     client_token_file: str | None = None
+    sensors: SensorsSection | None = None
 
     @field_validator("tenant")
     @classmethod
@@ -89,6 +99,9 @@ class ServerSettings:
     timeout: float
     policy: Policy
     source: Path
+    sensor_rules: Path | None = None
+    sensor_inventory: Path | None = None
+    sensor_tokens: tuple[tuple[str, str], ...] = ()  # (sensor name, token)
 
     @property
     def is_provider(self) -> bool:
@@ -135,9 +148,18 @@ def _settings(source: Path, model: TenantFile | ProviderFile) -> ServerSettings:
     host, _, port = model.listen.rpartition(":")
     store = model.store or f"sqlite:///{(base / f'{me}.db').resolve()}"
     client_token = None
+    rules = inventory = None
+    tokens: dict[str, str] = {}
     if isinstance(model, TenantFile):
         client_token = _secret(source, base, "client_token", model.client_token,
                                model.client_token_file)
+        if model.sensors is not None:
+            section = model.sensors
+            rules = (base / section.rules).resolve() if section.rules else None
+            inventory = (base / section.inventory).resolve() if section.inventory else None
+            tokens = dict(section.tokens)
+            if section.tokens_file:
+                tokens.update(_token_map(source, base / section.tokens_file))
     return ServerSettings(
         me=me,
         key_file=(base / model.key).resolve(),
@@ -153,7 +175,22 @@ def _settings(source: Path, model: TenantFile | ProviderFile) -> ServerSettings:
         timeout=model.timeout,
         policy=policy,
         source=source,
+        sensor_rules=rules,
+        sensor_inventory=inventory,
+        sensor_tokens=tuple(sorted(tokens.items())),
     )
+
+
+def _token_map(source: Path, path: Path) -> dict[str, str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{source}: sensors.tokens_file: cannot read {path}: {exc}") from None
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()):
+        raise ConfigError(f"{source}: sensors.tokens_file: {path} must map sensor names to "
+                          "non-empty tokens")
+    return data
 
 
 def _secret(source: Path, base: Path, name: str, inline: str | None,

@@ -6,7 +6,8 @@ lines read, ignored and unparsed (with the most common reasons). With ``--json``
 output is one JSON object: an event (the fields of ``jobber.sensors.event.Event``), a verdict
 (``{"verdict": …, "rule": …}``), and last ``{"summary": …}``.
 
-``jobber sensor run`` (feeding a live Jobber server) waits for the server.
+``run`` follows the sources of an agent config and pushes their events to the tenant's Jobber
+server (``jobber.sensors.agent``); ``--once`` reads the files to their end, pushes, and exits.
 """
 
 from __future__ import annotations
@@ -67,6 +68,29 @@ def register(app: typer.Typer) -> None:
                 if event is not None:
                     _print_event(event, verdicts, json)
         _print_summary(driver.tally, json)
+
+    @sensor.command("run")
+    def run(
+        config: Annotated[Path, typer.Option("--config", help="The sensor agent's YAML file.")],
+        once: Annotated[bool, typer.Option(help="Read files to the end, push, exit.")] = False,
+    ) -> None:
+        """Follow the configured sources and feed the tenant's Jobber server."""
+        import asyncio
+        import signal
+
+        from jobber.sensors.agent import Agent, load_agent_config
+
+        agent = Agent(load_agent_config(config))
+
+        async def main() -> int:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            return await agent.run(once=once, stop=stop)
+
+        pushed = asyncio.run(main())
+        print(f"pushed {pushed} events")
 
     @sensor.command("formats")
     def formats() -> None:

@@ -35,6 +35,7 @@ from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
 from jobber.server.peers import HttpTransport, Transport
 from jobber.server.runtime import Decided, Refused, Runtime
+from jobber.server.sensing import MAX_BATCH
 from jobber.server.store import Store, open_store
 from jobber.server.wire import KeyPair, WireError, encode_ticket
 from jobber.trust.messages import Mode, Observe
@@ -200,6 +201,21 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
         except Refused as exc:
             return {"feedback": None, "reason": str(exc)}
         return {"feedback": severity.name}
+
+    @app.post("/v1/sensors/events", tags=["sensors"])
+    async def sensor_events(request: Request) -> dict[str, Any]:
+        """Standard events from one of this tenant's sensors, as newline-delimited JSON.
+
+        Each sensor has its own token (``sensors.tokens`` in the config)."""
+        rt = runtime(request)
+        sensor = rt.sensors.sensor_for(request.headers.get("authorization", ""))
+        if sensor is None:
+            raise HTTPException(401, "missing or unknown sensor token")
+        body = await _bounded_body(request, MAX_BATCH)
+        result = rt.sensors.ingest(sensor, body)
+        rt._count("sensor_events")
+        return {"events": result.events, "verdicts": result.verdicts,
+                "rejected": result.rejected, "errors": result.errors}
 
     @app.get("/v1/local/events", dependencies=client, tags=["local"])
     async def events(request: Request) -> StreamingResponse:

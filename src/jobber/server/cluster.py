@@ -65,6 +65,7 @@ class Cluster:
     policy: dict[str, Any] = field(default_factory=dict)
     store_urls: dict[str, str] = field(default_factory=dict)  # tenant → store URL (else SQLite)
     processes: int = 0  # tenant servers share this many processes (0: one process each)
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # tenant → more config keys
     members: dict[TenantId, Member] = field(default_factory=dict)
     groups: list[list[TenantId]] = field(default_factory=list)
 
@@ -108,6 +109,7 @@ class Cluster:
         }
         if tenant in self.store_urls:
             config["store"] = self.store_urls[tenant]
+        config.update(self.extra.get(str(tenant), {}))
         if tenant == PROVIDER:
             config["role"] = "provider"
         else:

@@ -32,6 +32,7 @@ from jobber.errors import ProtocolError
 from jobber.sensors.feedback import VerdictLog
 from jobber.server.directory import Directory
 from jobber.server.peers import PeerUnavailable, Registry, Transport
+from jobber.server.sensing import SensorHub
 from jobber.server.store import Store, StoreNonces
 from jobber.server.wire import (
     KeyPair,
@@ -143,6 +144,8 @@ class Runtime:
         self.feedback: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.counters: dict[str, int] = {}
         self.verdicts = VerdictLog()  # what this tenant's sensors concluded, per peer tenant
+        self.sensors = SensorHub(self.me, dict(settings.sensor_tokens), settings.sensor_rules,
+                                 settings.sensor_inventory, self.verdicts)
         self.tickets: dict[ConnectionId, tuple[Ticket, str]] = {}  # granted or received
         self._link_refused = False
         self._wake = asyncio.Event()
