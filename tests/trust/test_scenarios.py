@@ -132,3 +132,24 @@ def test_a_target_with_no_view_of_the_introducer_refuses() -> None:
     trusted_pair(net, "n", "i", 0.0, clean=5)
     outcome = net.introduce(TenantId("n"), TenantId("t"), 0.0)
     assert outcome.attempts == 2 and outcome.introduced.by_provider  # fell back on the provider
+
+
+def test_one_false_alarm_does_not_cut_off_a_stranger() -> None:
+    net = network("a", "b")
+    conn = net.introduce(TenantId("a"), TenantId("b"), 0.0).introduced.connection
+    interact(net, "b", conn, Severity.LOW, 0.0)
+    b = net.ledgers[TenantId("b")]
+    # score (0 + 1) / (1 + 2) = 0.33 ≤ θ_drop, but on 1 < n_min evidence: no revocation.
+    assert b.score(TenantId("a"), 0.0) < P.theta_drop
+    assert b.connections[conn].status is Status.PROBATION
+    interact(net, "b", conn, Severity.LOW, 0.0, times=4)  # five LOWs are evidence enough
+    assert b.connections[conn].status is Status.REVOKED
+
+
+def test_the_providers_throttle_inspects_rather_than_denies() -> None:
+    net = network("s", "v1", "v2", "v3", "v4")
+    for v in ("v1", "v2", "v3"):
+        net.introduce(TenantId("s"), TenantId(v), 0.0)
+    throttled = net.introduce(TenantId("s"), TenantId("v4"), 0.0).introduced
+    assert throttled.status is None and not throttled.final
+    assert throttled.decision.value == "INSPECT"

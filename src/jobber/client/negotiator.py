@@ -150,6 +150,8 @@ class Negotiator:
                 return Grant(requester, target, Decision(body["decision"]), body["connection"],
                              float(body["expires"]), body["reason"],
                              tuple(body.get("path") or ()))
+            if body.get("decision") == "INSPECT":  # throttled, not judged: inspect for now
+                return self._closed(requester, target, f"throttled: {body.get('reason')}")
             refusals.append(f"{' → '.join(path) or 'provider'}: {body.get('reason')}")
             if body.get("connection") is None:
                 break  # refused before any message (blocked, or already connected)
@@ -210,24 +212,39 @@ class Negotiator:
                         timeout=httpx.Timeout(self.timeout, read=60.0)) as stream:
                     async for line in stream.aiter_lines():
                         if line.startswith("data: "):
-                            await self._apply(json.loads(line[6:]))
+                            await self._apply(json.loads(line[6:]), tenant)
             except (httpx.HTTPError, ValueError):
                 await asyncio.sleep(0.5)  # the server restarts or is away: follow it again
 
-    async def _apply(self, event: Mapping[str, Any]) -> None:
+    async def _apply(self, event: Mapping[str, Any], source: TenantId) -> None:
+        """A decision pushed by ``source``'s server. Both endpoints' servers push, on separate
+        streams, so their news can arrive out of order: a restriction is taken from either, a
+        relaxation only from the target (who alone promotes), and a revocation is final."""
         key = _pair(event["requester"], event["target"])
         held = self.cache.get(key)
-        if held is not None and held.connection not in (None, event["connection"]):
+        decision = Decision(event["decision"])
+        if held is not None and held.connection == event["connection"]:
+            if held.decision is Decision.DENY:
+                return  # a revoked connection stays revoked
+            if _rank(decision) < _rank(held.decision) and source != event["target"]:
+                return  # stale news from the requester's side
+        elif held is not None and held.connection is not None and held.is_valid(self.clock()):
             return  # about an older connection of the pair
-        grant = Grant(TenantId(event["requester"]), TenantId(event["target"]),
-                      Decision(event["decision"]), event["connection"], float(event["expires"]),
-                      event["reason"], held.path if held is not None else ())
+        grant = Grant(TenantId(event["requester"]), TenantId(event["target"]), decision,
+                      event["connection"], float(event["expires"]), event["reason"],
+                      held.path if held is not None else ())
+        self.cache[key] = grant
         if held is not None and held.decision == grant.decision and \
                 held.connection == grant.connection:
-            self.cache[key] = grant
             return
-        self.cache[key] = grant
         for callback in list(self.subscribers):
             result = callback(grant)
             if inspect.isawaitable(result):
                 await result
+
+
+_RANKS = {Decision.DIRECT: 0, Decision.INSPECT: 1, Decision.DENY: 2}
+
+
+def _rank(decision: Decision) -> int:
+    return _RANKS[decision]

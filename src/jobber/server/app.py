@@ -166,7 +166,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
         return JSONResponse({
             "connection": outcome.connection or None,
             "status": outcome.status.name if outcome.status is not None else None,
-            "decision": outcome.status.decision.value if outcome.status is not None else "DENY",
+            "decision": outcome.decision.value,  # INSPECT for a throttle, DENY for a refusal
             "by_provider": outcome.by_provider,
             "expires": rt.wall(conn.expires) if conn is not None else None,
             "path": list(conn.path) if conn is not None else list(body.path),

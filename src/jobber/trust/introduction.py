@@ -90,6 +90,7 @@ class Handshake:
     chain: list[Vouch] = field(default_factory=list)
     ticket: Ticket | None = None
     reason: str = ""
+    final: bool = True  # False when the refusal was only a throttle
 
     def start(self) -> Message:
         """The first message to send."""
@@ -121,6 +122,7 @@ class Handshake:
             self.reason = message.ticket.reason
         elif isinstance(message, IntroRefuse):
             self.reason = f"{message.sender}: {message.reason}"
+            self.final = message.final
         return None
 
     def time_out(self, reason: str) -> None:

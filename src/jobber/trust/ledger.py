@@ -16,9 +16,10 @@ Rules this module owns (DESIGN.md §2.2):
   passes it on at most ``D_max`` hops, charging the next introducer ρ·w in turn.
 * **Demotion and recall.** A negative of severity ≥ MED demotes c at once, and each introducer it
   reaches recalls every other live connection it introduced for A.
-* **Revocation.** A score at or below θ_drop revokes every connection with A and blocks A for
-  ``T_block·10^(offences−1)`` epochs (capped). (At, not only under: from full trust one HIGH
-  lands exactly on 0.5 = θ_drop; see docs/decisions.md.)
+* **Revocation.** A score at or below θ_drop, on at least ``n_min`` evidence, revokes every
+  connection with A and blocks A for ``T_block·10^(offences−1)`` epochs (capped). (At, not only
+  under: from full trust one HIGH lands exactly on 0.5 = θ_drop; and not on less evidence than
+  trust needs: one false alarm about a stranger does not cut it off; see docs/decisions.md.)
 * **Promotion.** Only the target promotes, to TRUSTED, and only with score ≥ θ_trust, evidence
   ≥ n_min, ``m_clean`` clean interactions since the last negative, and no block in force.
 * **Status.** Either endpoint may restrict a connection and tells the other; the other applies a
@@ -248,7 +249,8 @@ class Ledger:
         del self.handshakes[shake.connection]
         by_provider = shake.path == (PROVIDER,)
         if shake.phase is not Phase.DONE or shake.ticket is None:
-            return [Introduced(shake.connection, shake.target, None, by_provider, shake.reason)]
+            return [Introduced(shake.connection, shake.target, None, by_provider, shake.reason,
+                               shake.final)]
         ticket = shake.ticket
         conn = Connection(ticket.connection, self.me, ticket.target, ticket.path, ticket.status,
                           now, ticket.expires, ticket.reason)
@@ -389,7 +391,6 @@ class Ledger:
     def _judge(self, conn: Connection, subject: TenantId, severity: Severity,
                now: float) -> list[Effect]:
         """The reporting endpoint's own decision after adding its evidence."""
-        policy = self.policy
         if severity is Severity.POS:
             conn.clean += 1
             if self.me == conn.target and conn.status in (Status.PROBATION, Status.DEMOTED):
@@ -403,9 +404,14 @@ class Ledger:
             effects += self._set_status(conn, Status.DEMOTED,
                                         f"{severity.name} feedback on {conn.id}", now)
         score = self.score(subject, now)
-        if score <= policy.theta_drop:
+        if self._should_revoke(subject, score, now):
             effects += self._revoke(subject, score, now)
         return effects
+
+    def _should_revoke(self, subject: TenantId, score: float, now: float) -> bool:
+        """θ_drop revokes, but only on as much evidence as trust needs (n_min): one false alarm
+        about a stranger must not cut it off (docs/decisions.md)."""
+        return score <= self.policy.theta_drop and self.evidence(subject, now) >= self.policy.n_min
 
     def _refusal_to_promote(self, conn: Connection, subject: TenantId, now: float) -> str | None:
         p = self.policy
@@ -530,7 +536,7 @@ class Ledger:
     def _after_hearsay(self, subject: TenantId, now: float) -> list[Effect]:
         """An introducer whose own view fell to θ_drop revokes its own connection too."""
         score = self.score(subject, now)
-        if score <= self.policy.theta_drop and not self.is_blocked(subject, now):
+        if self._should_revoke(subject, score, now) and not self.is_blocked(subject, now):
             return self._revoke(subject, score, now)
         return []
 

@@ -80,10 +80,15 @@ class IntroOffer(Message):
 
 @dataclass(frozen=True, slots=True)
 class IntroRefuse(Message):
-    """An introducer or the target says no; ``reason`` names the rule."""
+    """An introducer or the target says no; ``reason`` names the rule.
+
+    ``final`` is False for a throttle that says nothing about the requester (the provider's
+    ``P_max``): the requester may try again later, and its traffic meanwhile is inspected.
+    """
 
     connection: ConnectionId
     reason: str
+    final: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,13 +213,23 @@ class Enforce:
 
 @dataclass(frozen=True, slots=True)
 class Introduced:
-    """The outcome of a ``Connect``: a connection with ``status``, or ``None`` and why not."""
+    """The outcome of a ``Connect``: a connection with ``status``, or ``None`` and why not.
+
+    A refusal is ``final`` (a judgement: DENY) unless it was only a throttle (INSPECT for now).
+    """
 
     connection: ConnectionId
     target: TenantId
     status: Status | None
     by_provider: bool
     reason: str
+    final: bool = True
+
+    @property
+    def decision(self) -> Decision:
+        if self.status is not None:
+            return self.status.decision
+        return Decision.DENY if self.final else Decision.INSPECT
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,10 @@ Rules this module owns (DESIGN.md §2.2):
 
 * The provider is the introducer of last resort: a requester with no tenant path asks it, and it
   vouches **probation only** (a target never starts a provider introduction as TRUSTED).
-* It refuses tenants whose global score is below θ_block, and tenants that already hold
-  ``P_max`` outstanding probationary introductions (this throttles whitewashing and sybils). An
+* It refuses tenants whose global score is below θ_block (a judgement: DENY), and throttles
+  tenants that already hold ``P_max`` outstanding probationary introductions (not a judgement:
+  the refusal is not ``final``, and the traffic is inspected meanwhile; this still keeps
+  whitewashers and sybils off any connection of their own, and so off the fast path). An
   introduction is outstanding from the offer until its target reports it TRUSTED or REVOKED, or
   until it expires; an offer no target confirms lapses after ``OFFER_TTL`` epochs.
 * Its global view of each tenant is fed by the feedback on the connections it introduced (with
@@ -35,6 +37,8 @@ from jobber.trust.messages import (
 )
 from jobber.trust.policy import DEFAULT_POLICY, Policy
 from jobber.types import PROVIDER, ConnectionId, Status, TenantId
+
+_THROTTLED = "probationary introductions already outstanding"
 
 OFFER_TTL = 2.0
 """Epochs an offer stays outstanding before a target confirms it."""
@@ -79,7 +83,9 @@ class ProviderLedger(Ledger):
             return self._refuse("malformed request for a probationary introduction")
         reason = self._refusal(requester, now)
         if reason is not None:
-            return [Send(IntroRefuse(PROVIDER, requester, request.connection, reason))]
+            throttled = reason.endswith(_THROTTLED)
+            return [Send(IntroRefuse(PROVIDER, requester, request.connection, reason,
+                                     final=not throttled))]
         opinion = self.opinion(requester, now) or VACUOUS
         self._record_introduction(request, now)
         self.probations[request.connection] = Probation(requester, Status.PROBATION,
@@ -94,7 +100,7 @@ class ProviderLedger(Ledger):
         if score < p.theta_block:
             return f"provider: global score {score:.3f} < θ_block {p.theta_block:g}"
         if self.outstanding(requester, now) >= p.P_max:
-            return f"provider: {p.P_max} probationary introductions already outstanding"
+            return f"provider: {p.P_max} {_THROTTLED}"
         return None
 
     def _on_notice(self, notice: StatusNotice, now: float) -> list[Effect]:

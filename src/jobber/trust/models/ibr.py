@@ -2,11 +2,12 @@
 
 Every decision comes from ``jobber.trust``: an interaction on an existing connection gets the
 connection's status (the more restrictive of the two endpoints' copies); an interaction with no
-connection makes the requester's negotiator try the k best tenant paths and then the provider,
-and a refused introduction is a DENY (no introduction, no traffic). Feedback is handed to the
-reporter's ledger as an ``Observe`` event, which validates it (proof of transaction) and starts
-the cascade. Path search weighs the requester's first hop by its own score of that introducer
-and every other edge as 1, as a deployed negotiator sees the directory.
+connection makes the requester's negotiator try the k best tenant paths and then the provider;
+a refused introduction is a DENY (no introduction, no traffic), except the provider's throttle,
+which leaves the traffic to the security stack (INSPECT) until a probation settles. Feedback
+is handed to the reporter's ledger as an ``Observe`` event, which validates it (proof of
+transaction) and starts the cascade. Path search weighs the requester's first hop by its own
+score of that introducer and every other edge as 1, as a deployed negotiator sees the directory.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jobber.trust.models.base import Admission
 from jobber.trust.network import Network
 from jobber.trust.paths import Weight
 from jobber.trust.policy import DEFAULT_POLICY, Policy
-from jobber.types import Decision, InteractionId, Rng, Severity, TenantId
+from jobber.types import InteractionId, Rng, Severity, TenantId
 
 
 class JobberModel:
@@ -51,8 +52,8 @@ class JobberModel:
             return Admission(status.decision, conn.id, status, reason=conn.reason)
         outcome = self.network.introduce(src, dst, now, weight=self._weight(src, now))
         intro = outcome.introduced
-        if intro.status is None:
-            return Admission(Decision.DENY, None, None, by_provider=intro.by_provider,
+        if intro.status is None:  # DENY, or INSPECT while the provider throttles
+            return Admission(intro.decision, None, None, by_provider=intro.by_provider,
                              messages=outcome.messages, reason=intro.reason)
         return Admission(intro.status.decision, intro.connection, intro.status,
                          new_connection=True, by_provider=intro.by_provider,
