@@ -23,11 +23,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from jobber.cli import sensor, server, sim
+    from jobber.cli import controller, sensor, server, sim
 
     sim.register(app)
     server.register(app)
     sensor.register(app)
+    controller.register(app)
 
 
 def main() -> None:
