@@ -15,6 +15,7 @@ def snapshot(ledger: Ledger) -> dict[str, Any]:
     return {
         "views": {k: (v.r, v.s, v.rf, v.sf, v.t) for k, v in ledger.views.items()},
         "credibility": {k: (v.r, v.s, v.rf, v.sf, v.t) for k, v in ledger.credibility.items()},
+        "referrals": {k: (v.r, v.s, v.rf, v.sf, v.t) for k, v in ledger.referrals.items()},
         "connections": {
             k: (c.requester, c.target, c.path, c.status, c.expires, c.clean, sorted(c.reported))
             for k, c in ledger.connections.items()

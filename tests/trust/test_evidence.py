@@ -119,3 +119,13 @@ def test_opinion_evidence_round_trip() -> None:
     e.add(False, 2.0, 0.0, P)
     assert e.opinion(0.0, P).evidence(P.W) == pytest.approx(8.0)
     assert e.opinion(0.0, P).expectation(P.a) == pytest.approx(e.score(0.0, P))
+
+
+def test_plus_adds_both_records_under_the_cap() -> None:
+    a, b = Evidence(), Evidence()
+    a.add(True, 30.0, 0.0, P)
+    b.add(True, 30.0, 0.0, P)
+    b.add(False, 4.0, 0.0, P)
+    both = a.plus(b, 0.0, P)
+    assert (both.r, both.s) == (P.R_max, 4.0)
+    assert (a.r, b.r) == (30.0, 30.0)  # neither changed

@@ -92,9 +92,12 @@ def test_accountability_charges_the_introducer() -> None:
     trusted_pair(net, "n", "i", 0.0, clean=5)
     conn = net.introduce(TenantId("n"), TenantId("t"), 0.0).introduced.connection
     t = net.ledgers[TenantId("t")]
-    before = t.views[TenantId("i")].s
+    direct = t.score(TenantId("i"), 1.0)
+    as_introducer = t.referral_score(TenantId("i"), 1.0)
     interact(net, "t", conn, Severity.MED, 1.0)
-    assert t.views[TenantId("i")].s == pytest.approx(before + P.rho * P.w_med)
+    assert t.referrals[TenantId("i")].s == pytest.approx(P.rho * P.w_med)
+    assert t.referral_score(TenantId("i"), 1.0) < as_introducer
+    assert t.score(TenantId("i"), 1.0) == pytest.approx(direct)  # its own links are not judged
 
 
 def test_provider_blocks_by_global_score_and_throttles_probations() -> None:

@@ -243,12 +243,17 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
 
     @app.get("/v1/admin/reputations", dependencies=admin, tags=["operator"])
     async def reputations(request: Request) -> list[dict[str, Any]]:
+        """This tenant's private view of every tenant it has dealt with: as a peer (``score``)
+        and as an introducer (``as_introducer``: lowered by what its introductions did)."""
         rt = runtime(request)
         now, led = rt.epoch(), rt.ledger
+        known = sorted(set(led.views) | set(led.referrals))
         return [{"tenant": t, "score": led.score(t, now), "evidence": led.evidence(t, now),
-                 "uncertainty": v.uncertainty(now, led.policy),
+                 "as_introducer": led.referral_score(t, now),
+                 "uncertainty": led.views[t].uncertainty(now, led.policy) if t in led.views
+                 else 1.0,
                  "blocked_until": rt.wall(led.blocks[t].until) if led.is_blocked(t, now)
-                 else None} for t, v in sorted(led.views.items())]
+                 else None} for t in known]
 
     @app.get("/v1/admin/connections", dependencies=admin, tags=["operator"])
     async def connections(request: Request) -> list[dict[str, Any]]:

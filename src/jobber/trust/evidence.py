@@ -87,6 +87,17 @@ class Evidence:
         total = r + s + w
         return Opinion(r / total, s / total, w / total)
 
+    def plus(self, other: Evidence, now: float, policy: Policy) -> Evidence:
+        """A new record holding both records' evidence at ``now`` (the cap applies)."""
+        self.decay(now, policy)
+        other.decay(now, policy)
+        both = Evidence(now)
+        both.r = min(self.r + other.r, policy.R_max)
+        both.rf = min(self.rf + other.rf, policy.R_max)
+        both.s = self.s + other.s
+        both.sf = self.sf + other.sf
+        return both
+
     def copy(self) -> Evidence:
         other = Evidence(self.t)
         other.r, other.s, other.rf, other.sf = self.r, self.s, self.rf, self.sf

@@ -13,7 +13,11 @@ Rules this module owns (DESIGN.md §2.2):
 * **Feedback** about subject A over connection c: the reporter updates its view of A and charges
   (or credits) its introducer ρ·w; each introducer on the way up weights the report by the
   reporter's credibility, damps it by δ if it deviates from its own firm view (not for HIGH), and
-  passes it on at most ``D_max`` hops, charging the next introducer ρ·w in turn.
+  passes it on at most ``D_max`` hops, charging the next introducer ρ·w in turn. A charge goes
+  to the introducer's *referral* record, which counts wherever it acts as an introducer (the
+  target's trust in the last introducer, a vouch for an earlier one) but never in judging its
+  own connections: an honest tenant that vouched for a bad one loses standing as an
+  introducer, not its links (docs/decisions.md).
 * **Demotion and recall.** A negative of severity ≥ MED demotes c at once, and each introducer it
   reaches recalls every other live connection it introduced for A.
 * **Revocation.** A score at or below θ_drop, on at least ``n_min`` evidence, revokes every
@@ -143,7 +147,8 @@ class Ledger:
     def __init__(self, me: TenantId, policy: Policy = DEFAULT_POLICY) -> None:
         self.me = me
         self.policy = policy
-        self.views: dict[TenantId, Evidence] = {}
+        self.views: dict[TenantId, Evidence] = {}  # what each tenant did to us (or others)
+        self.referrals: dict[TenantId, Evidence] = {}  # what the tenants it introduced did
         self.credibility: dict[TenantId, Evidence] = {}
         self.connections: dict[ConnectionId, Connection] = {}
         self.peers: dict[TenantId, ConnectionId] = {}  # the current connection with each peer
@@ -198,6 +203,21 @@ class Ledger:
     def opinion(self, peer: TenantId, now: float) -> Opinion | None:
         view = self.views.get(peer)
         return None if view is None else view.opinion(now, self.policy)
+
+    def referral_opinion(self, peer: TenantId, now: float) -> Opinion | None:
+        """How far ``peer`` is trusted *as an introducer*: its direct view plus its referral
+        record (the credits and charges for what the tenants it introduced did)."""
+        direct = self.views.get(peer)
+        record = self.referrals.get(peer)
+        if record is None:
+            return None if direct is None else direct.opinion(now, self.policy)
+        if direct is None:
+            return record.opinion(now, self.policy)
+        return direct.plus(record, now, self.policy).opinion(now, self.policy)
+
+    def referral_score(self, peer: TenantId, now: float) -> float:
+        opinion = self.referral_opinion(peer, now)
+        return self.policy.a if opinion is None else opinion.expectation(self.policy.a)
 
     def is_blocked(self, peer: TenantId, now: float) -> bool:
         block = self.blocks.get(peer)
@@ -268,11 +288,14 @@ class Ledger:
         prev, nxt = previous_hop(request), next_hop(request)
         linked = self._is_linked(prev, now) and self._is_linked(nxt, now)
         blocked = self.is_blocked(prev, now) or self.is_blocked(request.requester, now)
-        reason = refusal_to_introduce(self.score(prev, now), self.evidence(prev, now),
+        as_introducer = request.hop > 0  # the previous hop is itself an introducer
+        score = self.referral_score(prev, now) if as_introducer else self.score(prev, now)
+        reason = refusal_to_introduce(score, self.evidence(prev, now),
                                       blocked=blocked, linked=linked, policy=self.policy)
         if reason is not None:
             return [Send(IntroRefuse(self.me, request.requester, request.connection, reason))]
-        opinion = self.opinion(prev, now)
+        opinion = (self.referral_opinion(prev, now) if as_introducer
+                   else self.opinion(prev, now))
         assert opinion is not None  # evidence ≥ n_intro implies a view
         vouch = Vouch(self.me, prev, opinion)
         self._record_introduction(request, now)
@@ -325,7 +348,7 @@ class Ledger:
             return [Send(IntroRefuse(self.me, requester, proposal.connection, reason))]
         verdict = evaluate_proposal(
             self.opinion(requester, now),
-            None if by_provider else self.opinion(path[-1], now),
+            None if by_provider else self.referral_opinion(path[-1], now),
             proposal.chain,
             blocked=self.is_blocked(requester, now),
             policy=self.policy,
@@ -383,7 +406,8 @@ class Ledger:
         self._view(subject, now).add(positive, weight, now, self.policy)
         introducer = conn.introducer_for(self.me)
         if introducer != PROVIDER:  # the provider's introductions are unvetted: no charge
-            self._view(introducer, now).add(positive, self.policy.rho * weight, now, self.policy)
+            self._referral(introducer, now).add(positive, self.policy.rho * weight, now,
+                                                self.policy)
         feedback = Feedback(self.me, introducer, conn.id, event.interaction, self.me, subject,
                             severity, 1)
         return [Send(feedback), *self._judge(conn, subject, severity, now)]
@@ -461,6 +485,12 @@ class Ledger:
         return Enforce(conn.id, conn.requester, conn.target, conn.status, conn.expires,
                        conn.reason)
 
+    def _referral(self, peer: TenantId, now: float) -> Evidence:
+        record = self.referrals.get(peer)
+        if record is None:
+            record = self.referrals[peer] = Evidence(now)
+        return record
+
     def _view(self, peer: TenantId, now: float) -> Evidence:
         view = self.views.get(peer)
         if view is None:
@@ -482,7 +512,7 @@ class Ledger:
         effects: list[Effect] = []
         upstream = record.toward(subject)
         if upstream != subject:  # another introducer vouched for the subject to us: charge it
-            self._view(upstream, now).add(positive, p.rho * weight, now, p)
+            self._referral(upstream, now).add(positive, p.rho * weight, now, p)
             if feedback.hop < p.D_max:
                 effects.append(Send(Feedback(self.me, upstream, feedback.connection,
                                              feedback.interaction, feedback.reporter, subject,
