@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest pg pg-if-root demo bench clean
+.PHONY: venv test lint typecheck pytest pg pg-if-root netlab netlab-if-root demo bench clean
 
 venv: $(STAMP)
 
@@ -32,7 +32,21 @@ pg-if-root: venv
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory pg > /dev/null; \
 	else echo "not root: PostgreSQL store tests need JOBBER_TEST_PG_URL (or make pg as root)"; fi
 
-pytest: venv pg-if-root
+# What the OpenFlow integration tests need (Open vSwitch, ping, ip, nft); they start their own
+# private OVS with scripts/ovs.sh. Root installs them; others skip those tests (with a reason).
+NETLAB_PACKAGES := openvswitch-switch iputils-ping iproute2 nftables
+netlab:
+	@missing=""; for p in $(NETLAB_PACKAGES); do \
+		dpkg -s $$p > /dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; fi
+
+netlab-if-root:
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory netlab; \
+	else echo "not root: OpenFlow integration tests (Open vSwitch, namespaces) will skip"; fi
+
+pytest: venv pg-if-root netlab-if-root
 	if [ -z "$${JOBBER_TEST_PG_URL:-}" ] && [ -s $(VENV)/pg.url ]; then \
 		JOBBER_TEST_PG_URL=$$(cat $(VENV)/pg.url); export JOBBER_TEST_PG_URL; fi; \
 	$(BIN)/pytest -q

@@ -85,12 +85,12 @@ class Learned:
 
 
 class Hosts:
-    def __init__(self, tenancy: Tenancy) -> None:
+    def __init__(self, tenancy: Tenancy, first_serial: int = 0) -> None:
         self.tenancy = tenancy
         self.inventory = Inventory((p, t) for p, t in tenancy.prefixes)
         self.by_ip: dict[str, Host] = {}
         self.by_serial: dict[int, Host] = {}
-        self._serial = 0
+        self._serial = first_serial % 0x7FFF
 
     def tenant_of(self, ip: str | None) -> TenantId | None:
         if ip is None:

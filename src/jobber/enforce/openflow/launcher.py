@@ -31,9 +31,11 @@ class _Stop(Exception):
 
 
 def run(settings: ControllerSettings) -> None:
-    import os_ken.controller.controller  # noqa: F401  (registers the ofp-* options)
     from os_ken import cfg
-    from os_ken.base.app_manager import AppManager
+    from os_ken.base.app_manager import AppManager  # before controller: os-ken's import order
+    from os_ken.controller import controller
+
+    assert controller.CONF is cfg.CONF  # importing it registered the ofp-* options
 
     from jobber.enforce.openflow.app import Wiring
 

@@ -107,7 +107,7 @@ class Pipeline(Layout):
     def __init__(self, tenancy: Tenancy,
                  middleboxes: Mapping[int, Mapping[TenantId | None, Middlebox]] | None = None,
                  settings: Settings | None = None, first_serial: int = 0) -> None:
-        self.hosts = Hosts(tenancy)
+        self.hosts = Hosts(tenancy, first_serial)
         self.middleboxes = {d: dict(m) for d, m in (middleboxes or {}).items()}
         self.settings = settings or Settings()
         self.tenants = tenancy.tenants
