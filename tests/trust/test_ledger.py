@@ -74,12 +74,26 @@ def test_a_med_negative_demotes_and_recalls_the_introducers_other_connections() 
     net, c1, c2 = _world()
     interact(net, "t1", c1, Severity.POS, 0.0, 5)
     interact(net, "t2", c2, Severity.POS, 0.0, 5)
+    i = net.ledgers[T("i")]
+    i.views[T("x")].r = i.views[T("x")].rf = 2.0  # i's view of x is not firm (< n_dev)
     assert net.ledgers[T("t2")].connections[c2].status is Status.TRUSTED
     interact(net, "t1", c1, Severity.MED, 1.0)
     assert net.ledgers[T("t1")].connections[c1].status in (Status.DEMOTED, Status.REVOKED)
     assert net.ledgers[T("t2")].connections[c2].status is Status.DEMOTED  # recalled
     assert net.ledgers[T("x")].connections[c2].status is Status.DEMOTED  # told by t2
     assert "recalled by i" in net.ledgers[T("t2")].connections[c2].reason
+
+
+def test_a_med_report_against_a_firm_good_view_is_taken_for_slander() -> None:
+    net, c1, c2 = _world()  # i holds 10 clean interactions' worth of x: a firm, good view
+    interact(net, "t2", c2, Severity.POS, 0.0, 5)
+    interact(net, "t1", c1, Severity.MED, 1.0)
+    assert net.ledgers[T("t1")].connections[c1].status >= Status.DEMOTED  # its own link
+    assert net.ledgers[T("t2")].connections[c2].status is Status.TRUSTED  # no recall
+    net, c1, c2 = _world()
+    interact(net, "t2", c2, Severity.POS, 0.0, 5)
+    interact(net, "t1", c1, Severity.HIGH, 1.0)  # HIGH is never taken for slander
+    assert net.ledgers[T("t2")].connections[c2].status is Status.DEMOTED
 
 
 def test_a_low_negative_recalls_nothing() -> None:

@@ -92,7 +92,13 @@ class LedgerNetwork(RuleBasedStateMachine):
         introducer = self.net.ledgers[conn.introducer_for(reporter)]
         expect_recall = []
         record = introducer.introductions.get(cid)
-        if valid and severity >= Severity.MED and record is not None and \
+        # The introducer takes the report as a negative unless it deviates from a firm view of
+        # its own (likely slander); HIGH is never tested.
+        pol = introducer.policy
+        firm = introducer.evidence(subject, self.now) >= pol.n_dev
+        slander = severity is not Severity.HIGH and firm and \
+            introducer.score(subject, self.now) > pol.dev_d
+        if valid and severity >= Severity.MED and record is not None and not slander and \
                 self.now < record.expires and introducer.policy.recall:
             for other in introducer.introduced_for.get(subject, ()):
                 rec = introducer.introductions[other]

@@ -19,7 +19,9 @@ Rules this module owns (DESIGN.md §2.2):
   own connections: an honest tenant that vouched for a bad one loses standing as an
   introducer, not its links (docs/decisions.md).
 * **Demotion and recall.** A negative of severity ≥ MED demotes c at once, and each introducer it
-  reaches recalls every other live connection it introduced for A.
+  reaches recalls every other live connection it introduced for A — unless the introducer's own
+  firm view (≥ n_dev evidence) makes the report deviate, which marks it as likely slander (a
+  HIGH report is never tested: it always recalls).
 * **Revocation.** A score at or below θ_drop, on at least ``n_min`` evidence, revokes every
   connection with A and blocks A for ``T_block·10^(offences−1)`` epochs (capped). (At, not only
   under: from full trust one HIGH lands exactly on 0.5 = θ_drop; and not on less evidence than
@@ -442,7 +444,7 @@ class Ledger:
         p = self.policy
         subject, severity = feedback.subject, feedback.severity
         positive = severity is Severity.POS
-        weight = self._weigh(feedback.reporter, subject, severity, now)
+        weight, deviates = self._weigh(feedback.reporter, subject, severity, now)
         self._view(subject, now).add(positive, weight, now, p)
         effects: list[Effect] = []
         upstream = record.toward(subject)
@@ -452,7 +454,9 @@ class Ledger:
                 effects.append(Send(Feedback(self.me, upstream, feedback.connection,
                                              feedback.interaction, feedback.reporter, subject,
                                              severity, feedback.hop + 1)))
-        if severity >= Severity.MED and p.recall:
+        if severity >= Severity.MED and p.recall and not deviates:
+            # A report the deviation test flags as far from a firm view of ours is treated as
+            # likely slander: damped, and no recall on its word (HIGH skips the test).
             effects += self._recall(subject, feedback.connection, severity, now)
         return effects + self._after_hearsay(subject, now)
 
@@ -469,11 +473,13 @@ class Ledger:
         return feedback.sender == record.toward(reporter)
 
     def _weigh(self, reporter: TenantId, subject: TenantId, severity: Severity,
-               now: float) -> float:
-        """A report's weight: credibility-weighted, damped if it deviates from a firm view."""
+               now: float) -> tuple[float, bool]:
+        """A report's weight (credibility-weighted, damped if it deviates from a firm view),
+        and whether it deviated."""
         p = self.policy
         weight = p.weight(severity)
         view = self.views.get(subject)
+        deviates = False
         if severity is not Severity.HIGH and view is not None and view.count(now, p) >= p.n_dev:
             value = 0.0 if severity.is_negative else 1.0
             deviates = abs(value - view.score(now, p)) > p.dev_d
@@ -485,7 +491,7 @@ class Ledger:
                 weight *= p.dev_delta
         credibility = self.credibility.get(reporter)
         trust = p.a if credibility is None else credibility.score(now, p)
-        return weight * trust
+        return weight * trust, deviates
 
     def _recall(self, subject: TenantId, cause: ConnectionId, severity: Severity,
                 now: float) -> list[Effect]:
