@@ -20,8 +20,9 @@ Tables (priorities in brackets; docs/openflow.md draws the whole picture)::
 Invariants:
 
 * a pair's two directions are installed, rewritten and removed together, under one cookie
-  (``messages.Cookie``); a pair-masked delete precedes every (re)install, so a switch never holds
-  two decisions for one pair;
+  (``messages.Cookie``); a pair-masked delete precedes every install over something the switch
+  may hold (an installation, a pending flow, a reconciled pair), so a switch never holds two
+  decisions for one pair;
 * DIRECT and INSPECT flows carry the grant's expiry as hard timeout and send flow-removed; the
   interaction ends when both are gone and is reported once, with both directions' counters;
 * nothing inter-tenant is forwarded without a grant; INSPECT on a switch without a middlebox for
@@ -279,8 +280,10 @@ class Pipeline(Layout):
         deny = decision is Decision.DENY
         idle = min(s.deny_seconds, remaining) if deny else s.decision_idle
         hard = min(s.deny_seconds, remaining) if deny else remaining
-        msgs: list[Message] = [FlowMod(DECISION, 0, {}, cookie=pair_cookie(*pair),
-                                       cookie_mask=PAIR_MASK, command=Command.DELETE)]
+        msgs: list[Message] = []
+        if pair in sw.installed or pair in sw.pending or pair in sw.wanted:
+            msgs.append(FlowMod(DECISION, 0, {}, cookie=pair_cookie(*pair),
+                                cookie_mask=PAIR_MASK, command=Command.DELETE))
         for meta, actions in ((req | tgt << 16, forward), (tgt | req << 16, backward)):
             msgs.append(FlowMod(DECISION, 100, {"metadata": (meta, 0xFFFFFFFF)}, actions,
                                 goto=goto, cookie=cookie, idle_timeout=idle, hard_timeout=hard,
