@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from jobber.client.negotiator import Access, Negotiator
 from jobber.server.cluster import Cluster, Member
+from jobber.types import TenantId
 
 
 @pytest.fixture
@@ -38,6 +41,28 @@ def cluster_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield make
     for cluster in started:
         cluster.stop()
+
+
+def negotiator(cluster: Cluster, timeout: float = 2.0) -> Negotiator:
+    """A negotiator with access to every tenant server of ``cluster``."""
+    servers = {m.tenant: Access(m.url, m.client_token or "") for m in cluster.members.values()
+               if m.client_token}
+    return Negotiator(servers, cluster.provider.url, timeout=timeout)
+
+
+def connect(cluster: Cluster, requester: str, target: str) -> str:
+    """Negotiate a connection from outside any event loop; returns its id."""
+
+    async def run() -> str:
+        neg = negotiator(cluster)
+        try:
+            grant = await neg.grant(TenantId(requester), TenantId(target))
+        finally:
+            await neg.aclose()
+        assert grant.connection is not None, grant
+        return grant.connection
+
+    return asyncio.run(run())
 
 
 def observe(member: Member, connection: str, interaction: str, severity: str) -> dict[str, Any]:

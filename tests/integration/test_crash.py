@@ -3,7 +3,6 @@ acknowledged feedback value is in the store, and none is applied twice."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import threading
@@ -11,12 +10,11 @@ from typing import Any
 
 import httpx
 
-from jobber.client.negotiator import Access, Negotiator
 from jobber.server.cluster import Cluster
 from jobber.server.store import open_store
 from jobber.types import TenantId
 
-from .conftest import connection
+from .conftest import connect, connection
 
 T = TenantId
 TOTAL = 1000
@@ -33,19 +31,7 @@ def observed(cluster: Cluster) -> list[str]:
 
 def test_sigkill_loses_nothing_acknowledged(cluster_factory: Any) -> None:
     cluster: Cluster = cluster_factory(["t1", "t2"], processes=2)
-    servers = {m.tenant: Access(m.url, m.client_token or "") for m in cluster.members.values()
-               if m.client_token}
-
-    async def connect() -> str:
-        neg = Negotiator(servers, cluster.provider.url)
-        try:
-            grant = await neg.grant(T("t1"), T("t2"))
-        finally:
-            await neg.aclose()
-        assert grant.connection is not None
-        return grant.connection
-
-    conn = asyncio.run(connect())
+    conn = connect(cluster, "t1", "t2")
     t2 = cluster.members[T("t2")]
     headers = {"authorization": f"Bearer {t2.client_token}"}
     acked: list[str] = []

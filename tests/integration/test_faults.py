@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from jobber.client.negotiator import Access, Negotiator
 from jobber.server.cluster import Cluster
 from jobber.server.wire import KeyPair
 from jobber.types import Decision, TenantId
+
+from .conftest import negotiator
 
 pytestmark = pytest.mark.anyio
 T = TenantId
@@ -55,10 +56,6 @@ def hanging_peer() -> Iterator[str]:
     server.close()
 
 
-def negotiator(cluster: Cluster, timeout: float) -> Negotiator:
-    servers = {m.tenant: Access(m.url, m.client_token or "") for m in cluster.members.values()
-               if m.client_token}
-    return Negotiator(servers, cluster.provider.url, timeout=timeout)
 
 
 async def test_a_peer_that_hangs_means_inspect_within_the_timeout(

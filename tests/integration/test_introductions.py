@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from jobber.client.negotiator import Access, Grant, Negotiator
+from jobber.client.negotiator import Grant, Negotiator
 from jobber.server.cluster import Cluster
 from jobber.server.wire import decode_ticket, public_key_from_b64, verify_ticket
 from jobber.types import Decision, Status, TenantId
 
-from .conftest import admin, clean, connection, observe, view
+from .conftest import admin, clean, connection, negotiator, observe, view
 
 pytestmark = pytest.mark.anyio
 T = TenantId
@@ -32,10 +32,6 @@ def cluster(cluster_factory: Any) -> Cluster:
     return c
 
 
-def negotiator(cluster: Cluster) -> Negotiator:
-    servers = {m.tenant: Access(m.url, m.client_token) for m in cluster.members.values()
-               if m.client_token}
-    return Negotiator(servers, cluster.provider.url, timeout=2.0)
 
 
 async def trusted(neg: Negotiator, cluster: Cluster, requester: str, target: str) -> Grant:
@@ -84,8 +80,9 @@ async def test_feedback_cascade_with_accountability_and_recall(cluster: Cluster)
         t1_before = view(cluster.members[T("t2")], "t1")
         t1_view_of_t3 = view(cluster.members[T("t1")], "t3")
         assert t1_before is not None and t1_view_of_t3 is not None
+        # HIGH: t1's firm, good view of t3 would take a lone MED for slander (no recall).
         assert observe(cluster.members[T("t2")], bad.connection or "", "attack-1",
-                       "MED")["accepted"]
+                       "HIGH")["accepted"]
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             recalled = connection(cluster.members[T("t5")], other.connection or "")

@@ -4,7 +4,6 @@ connection."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import time
@@ -15,11 +14,10 @@ from typing import Any
 import httpx
 import yaml
 
-from jobber.client.negotiator import Access, Negotiator
 from jobber.server.cluster import Cluster
 from jobber.types import TenantId
 
-from .conftest import admin, connection
+from .conftest import admin, connect, connection
 
 T = TenantId
 TOKEN = "ssh-sensor-token-for-tests-only"
@@ -42,20 +40,8 @@ def test_brute_force_in_a_log_becomes_med_feedback(tmp_path: Path, cluster_facto
         ["t1", "t2"], processes=1,
         extra={"t2": {"sensors": {"inventory": str(tmp_path / "inventory.yaml"),
                                   "tokens": {"ssh": TOKEN}}}})
-    servers = {m.tenant: Access(m.url, m.client_token or "") for m in cluster.members.values()
-               if m.client_token}
     t2 = cluster.members[T("t2")]
-
-    async def connect() -> str:
-        neg = Negotiator(servers, cluster.provider.url)
-        try:
-            grant = await neg.grant(T("t1"), T("t2"))
-        finally:
-            await neg.aclose()
-        assert grant.connection is not None
-        return grant.connection
-
-    conn = asyncio.run(connect())
+    conn = connect(cluster, "t1", "t2")
     now = time.time()
     brute_force(tmp_path / "auth.log", now)
     (tmp_path / "agent.yaml").write_text(yaml.safe_dump({
