@@ -263,9 +263,11 @@ def main() -> None:
             results["jobber_light"] = asyncio.run(load(port, [g_flows], 1, seconds / 2, True))
             results["jobber_saturated"] = asyncio.run(load(
                 port, [g_flows] * switches, window, seconds, True, base=10))
-            rate = 2 * results["jobber_saturated"]["per_s"] / switches
+            # more switches than at saturation: a switch holds at most one packet per flow in
+            # flight, so twice the load needs more flows in flight
+            rate = 2 * results["jobber_saturated"]["per_s"] / (3 * switches)
             results["jobber_overload"] = asyncio.run(load(
-                port, [g_flows] * switches, 10_000, seconds, True, rate=rate, base=20))
+                port, [g_flows] * (3 * switches), 10_000, seconds, True, rate=rate, base=20))
         finally:
             stop(jobber)
     plain_port = free_port()
@@ -276,9 +278,10 @@ def main() -> None:
         results["plain_light"] = asyncio.run(load(plain_port, [p_flows], 1, seconds / 2, False))
         results["plain_saturated"] = asyncio.run(load(
             plain_port, [p_flows] * switches, window, seconds, False, base=10))
-        rate = 2 * results["plain_saturated"]["per_s"] / switches
+        rate = 2 * results["plain_saturated"]["per_s"] / (3 * switches)
         results["plain_overload"] = asyncio.run(load(
-            plain_port, [p_flows] * switches, 10_000, seconds, False, rate=rate, base=20))
+            plain_port, [p_flows] * (3 * switches), 10_000, seconds, False, rate=rate,
+            base=20))
     finally:
         stop(plain)
     js, ps = results["jobber_saturated"], results["plain_saturated"]
