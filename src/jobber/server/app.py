@@ -22,7 +22,7 @@ import contextlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -109,10 +109,11 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
         rt: Runtime = request.app.state.runtime
         return rt
 
-    def token(kind: Literal["admin", "client"]) -> Callable[[Request], None]:
+    def token(kind: Literal["admin", "client"]) -> Callable[[Request], Awaitable[None]]:
         expected = settings.admin_token if kind == "admin" else settings.client_token
 
-        def check(request: Request) -> None:
+        async def check(request: Request) -> None:  # async: FastAPI would run a sync one in a
+            # worker thread, a costly hop on every request
             given = request.headers.get("authorization", "")
             if expected is None:
                 raise HTTPException(403, f"no {kind} token is configured on this server")
@@ -313,7 +314,7 @@ def _provider_routes(app: FastAPI, runtime: Callable[[Request], Runtime],
         except WireError as exc:
             raise HTTPException(400, exc.reason) from None
         record = json.dumps(body.model_dump()).encode()
-        await asyncio.to_thread(rt.store.put, "registry", body.tenant, record)
+        await rt.store_call(rt.store.put, "registry", body.tenant, record)
         return {"registered": body.tenant}
 
     @app.get("/v1/registry/{tenant}", tags=["provider"])
@@ -322,7 +323,7 @@ def _provider_routes(app: FastAPI, runtime: Callable[[Request], Runtime],
         if tenant == PROVIDER:
             return {"tenant": PROVIDER, "public_key": rt.key.public_b64,
                     "url": rt.settings.url or ""}
-        raw = await asyncio.to_thread(rt.store.get, "registry", tenant)
+        raw = await rt.store_call(rt.store.get, "registry", tenant)
         if raw is None:
             raise HTTPException(404, f"tenant {tenant!r} is not registered")
         record: dict[str, str] = json.loads(raw)

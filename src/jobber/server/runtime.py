@@ -202,7 +202,7 @@ class Runtime:
             kind, payload = encode_event(event)
             messages = self._outgoing(effects)
             outbox = [(m.recipient, _payload(m)) for m in messages]
-            seq = await self._store(self.store.append, self.me, now, kind, payload, outbox)
+            seq = await self.store_call(self.store.append, self.me, now, kind, payload, outbox)
             self._observe_locally(event, effects, now, live=True)
         if messages:
             # Deliver at once from memory; the outbox row is only the safety net for a crash
@@ -347,7 +347,7 @@ class Runtime:
             else:
                 backoff = 0.05
 
-    async def _store(self, call: Callable[..., _T], *args: Any) -> _T:
+    async def store_call(self, call: Callable[..., _T], *args: Any) -> _T:
         """Run a store call: in the loop for SQLite (well under a millisecond, and a thread hop
         would double it), in a worker thread for a networked database."""
         if getattr(self.store, "is_sqlite", False):
@@ -358,7 +358,7 @@ class Runtime:
         try:
             results = await asyncio.gather(*(self._deliver(m) for m in messages))
             if all(results):
-                await self._store(self.store.mark_event_delivered, self.me, seq)
+                await self.store_call(self.store.mark_event_delivered, self.me, seq)
             else:
                 self._wake.set()
         finally:
@@ -366,7 +366,7 @@ class Runtime:
 
     async def deliver_pending(self) -> bool:
         """Deliver what the outbox still holds once; return True if something must be retried."""
-        items = await asyncio.to_thread(self.store.pending_outbox, self.me)
+        items = await self.store_call(self.store.pending_outbox, self.me)
         items = [i for i in items if i.event_seq not in self._in_flight]
         if not items:
             return False
@@ -374,9 +374,9 @@ class Runtime:
         done = [i.id for i, ok in zip(items, results, strict=True) if ok]
         failed = [i.id for i, ok in zip(items, results, strict=True) if not ok]
         if done:
-            await asyncio.to_thread(self.store.mark_delivered, done)
+            await self.store_call(self.store.mark_delivered, done)
         for item_id in failed:
-            await asyncio.to_thread(self.store.mark_attempt, item_id)
+            await self.store_call(self.store.mark_attempt, item_id)
         return bool(failed)
 
     async def _deliver(self, message: Message) -> bool:
