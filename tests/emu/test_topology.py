@@ -52,7 +52,7 @@ def test_default_describes_the_issue_scenario() -> None:
                                               AttackKind.PORT_SCAN]
     assert topo.role_of("m1") is Role.ATTACKER and topo.role_of("d1") is Role.NEWCOMER
     assert topo.inventory()["alpha"] == ["10.97.1.0/24"]
-    assert topo.rounds == 6
+    assert topo.rounds == 12
 
 
 def test_ports_are_deterministic_and_distinct() -> None:
@@ -86,6 +86,8 @@ def test_a_file_by_path_loads(tmp_path: Path) -> None:
      "both hosts belong to alpha"),
     (lambda d: d["traffic"].append({"from": "a1", "to": "d1", "service": "ssh", "rounds": 1}),
      "d1 runs no ssh"),
+    (lambda d: d["traffic"].append({"from": "b1", "to": "c1", "service": "ssh", "rounds": 1}),
+     "honest traffic over ssh"),
     (lambda d: d["traffic"].append({"from": "zz", "to": "a1", "service": "http", "rounds": 1}),
      "unknown host zz"),
     (lambda d: d["attacks"].append({"kind": "port-scan", "from": "m1", "to": "c1",
@@ -110,7 +112,7 @@ def test_the_same_description_runs_in_the_simulator() -> None:
     scenario = to_scenario(topo, epochs=12, seeds=1, models=("jobber",))
     assert scenario.tenants == len(topo.tenants)
     (traitor,) = scenario.behaviours
-    assert traitor.kind is Kind.TRAITOR and traitor.count == 1 and traitor.turn_at == 6
+    assert traitor.kind is Kind.TRAITOR and traitor.count == 1 and traitor.turn_at == 12
     assert scenario.stack.catch_rate == 0.5  # the scan hits closed ports; ssh is allowed
     results = run_scenario(scenario, jobs=1)
     assert [r.model for r in results.runs] == ["jobber"]

@@ -24,11 +24,13 @@ app = typer.Typer(
 
 def _register() -> None:
     from jobber.cli import controller, sensor, server, sim
+    from jobber.cli import emulate as emulate_cli
 
     sim.register(app)
     server.register(app)
     sensor.register(app)
     controller.register(app)
+    emulate_cli.register(app)
 
 
 def main() -> None:

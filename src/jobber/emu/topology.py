@@ -108,6 +108,7 @@ class Measure:
     inspect: tuple[str, str]  # a pair that stays on probation
     iperf_seconds: float = 3.0
     ping_count: int = 20
+    repeats: int = 3  # iperf3 runs per path, interleaved; the median is reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,10 @@ def check(topo: Topology) -> Topology:
         problems += _pair("traffic", talk.src, talk.dst, by_name)
         if talk.dst in by_name and talk.service not in by_name[talk.dst].services:
             problems.append(f"traffic {talk.src}→{talk.dst}: {talk.dst} runs no {talk.service}")
+        if talk.service is Service.SSH:
+            problems.append(f"traffic {talk.src}→{talk.dst}: honest traffic over ssh would "
+                            "fail to log in (no key is authorised) and read as an attack; "
+                            "use http or iperf3")
         if not 1 <= talk.rounds <= MAX_ROUNDS:
             problems.append(f"traffic {talk.src}→{talk.dst}: rounds must be 1..{MAX_ROUNDS}")
     for attack in topo.attacks:

@@ -23,7 +23,7 @@ File format::
       - {from: b1, to: a1, service: http, rounds: 6}
     attacks:                         # run in order, after the traffic rounds
       - {kind: ssh-brute-force, from: m1, to: c1, count: 8}
-    measure: {direct: [b1, a1], inspect: [d1, a1], iperf_seconds: 3, ping_count: 20}
+    measure: {direct: [b1, a1], inspect: [d1, a1], iperf_seconds: 3, ping_count: 20, repeats: 3}
     timing: {decision_idle: 2, epoch_seconds: 60, round_timeout: 15}
 """
 
@@ -53,6 +53,7 @@ from jobber.emu.topology import (
 from jobber.errors import ConfigError
 
 ServiceName = Literal["http", "ssh", "iperf3"]
+_ALL: tuple[ServiceName, ...] = ("http", "ssh", "iperf3")
 
 
 class _Strict(BaseModel):
@@ -91,7 +92,7 @@ class AttackFile(_Strict):
 
 
 class StackFile(_Strict):
-    allow: list[ServiceName] = Field(default_factory=lambda: ["http", "ssh", "iperf3"])
+    allow: list[ServiceName] = Field(default_factory=lambda: list(_ALL))
     scan_rate: int = Field(10, ge=1, le=10_000)
 
 
@@ -100,6 +101,7 @@ class MeasureFile(_Strict):
     inspect: tuple[str, str]
     iperf_seconds: float = Field(3.0, gt=0, le=30)
     ping_count: int = Field(20, ge=1, le=200)
+    repeats: int = Field(3, ge=1, le=9)
 
 
 class TimingFile(_Strict):
@@ -136,7 +138,7 @@ def to_topology(model: TopologyFile) -> Topology:
         attacks=tuple(Attack(AttackKind(a.kind), a.src, a.dst, a.count) for a in model.attacks),
         stack=Stack(frozenset(map(Service, model.security_stack.allow)),
                     model.security_stack.scan_rate),
-        measure=Measure(m.direct, m.inspect, m.iperf_seconds, m.ping_count),
+        measure=Measure(m.direct, m.inspect, m.iperf_seconds, m.ping_count, m.repeats),
         timing=Timing(model.timing.decision_idle, model.timing.epoch_seconds,
                       model.timing.round_timeout))
 
