@@ -29,7 +29,9 @@ from jobber.trust.network import Network
 from jobber.trust.paths import best_paths
 from jobber.types import ConnectionId, InteractionId, Severity, TenantId
 
-SEVERITIES = [Severity.POS] * 90 + [Severity.LOW] * 8 + [Severity.MED] * 2
+# Mostly clean interactions, some LOW noise and a few MED reports (which demote and recall), so
+# that connections stay live through the run and every path of the cascade is exercised.
+SEVERITIES = [Severity.POS] * 945 + [Severity.LOW] * 50 + [Severity.MED] * 5
 
 
 def build(n: int, rng: random.Random) -> tuple[Network, list[tuple[TenantId, str]]]:
