@@ -21,8 +21,10 @@ Invariants:
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from jobber.inventory import Inventory
 from jobber.sensors.event import AttrValue, Event, Kind
@@ -131,68 +133,81 @@ def field_value(event: Event, name: str) -> AttrValue:
     return event.attributes.get(name)
 
 
-@dataclass(slots=True)
 class _Group:
-    """The window and cool-down of one rule for one source."""
+    """The window and cool-down of one rule for one source (a window of times or of values)."""
 
-    seen: float
-    times: deque[float] = field(default_factory=deque)
-    values: dict[AttrValue, float] = field(default_factory=dict)
-    quiet_until: float = float("-inf")
+    __slots__ = ("quiet_until", "seen", "times", "values")
+
+    def __init__(self, seen: float, times: deque[float] | None,
+                 values: dict[AttrValue, float] | None) -> None:
+        self.seen = seen
+        self.times = times
+        self.values = values
+        self.quiet_until = -math.inf
+
+
+_EVENT_FIELDS = frozenset({"src", "dst", "src_port", "dst_port", "protocol", "kind"})
+_MISSING = object()
 
 
 class _RuleState:
+    """One rule's groups, and the rule's settings unpacked for ``observe``, the hot path."""
+
     def __init__(self, rule: Rule, ignore: Inventory | None) -> None:
         self.rule = rule
         self.groups: dict[str, _Group] = {}
         self.ignore = ignore
         self.ticks = 0
         self.horizon = rule.cooldown + (rule.threshold.within if rule.threshold else 0.0)
-        match = rule.match
-        # The engine already sorted events by kind: a rule that asks nothing else skips matching.
-        self.match = None if match == Match(kinds=match.kinds) else match
+        self.cooldown = rule.cooldown
+        self.cancelled: tuple[_RuleState, ...] = ()  # set by the engine
+        threshold = rule.threshold
+        self.count = 0 if threshold is None else threshold.count
+        self.within = 0.0 if threshold is None else threshold.within
+        self.counts_events = threshold is not None and threshold.distinct is None
+        distinct = None if threshold is None else threshold.distinct
+        self.value_of = None if distinct is None else _getter(distinct)
+        # most distinct counts are of an attribute (``user``): read it without a call
+        self.attribute = None if distinct in _EVENT_FIELDS else distinct
 
-    def observe(self, event: Event, key: str) -> int:
-        """Add a matching event; returns the count that fired a verdict, or 0."""
-        now = event.time
-        group = self.groups.get(key)
-        if group is None:
-            group = self.groups[key] = _Group(now)
-            if len(self.groups) > MAX_GROUPS:
-                self._evict(now)
-        elif now > group.seen:
-            group.seen = now
-        self.ticks += 1
-        if self.ticks >= _SWEEP_EVERY:
-            self._evict(now)
-        if now < group.quiet_until:
-            return 0
-        threshold = self.rule.threshold
-        if threshold is None:
-            fired = 1
-        elif threshold.distinct is None:  # the common case, inlined: count within the window
-            times = group.times
-            times.append(now)
-            start = now - threshold.within
-            while times[0] < start:
-                times.popleft()
-            fired = 0
-            if len(times) >= threshold.count:
-                times.clear()
-                fired = threshold.count
+    def new_group(self, key: str, now: float) -> _Group:
+        group = self.groups[key] = _Group(now, deque() if self.counts_events else None,
+                                          {} if self.value_of is not None else None)
+        if len(self.groups) > MAX_GROUPS:
+            self.evict(now)
+        return group
+
+    def add_distinct(self, values: dict[AttrValue, float], event: Event) -> int:
+        if self.attribute is not None:
+            value = event.attributes.get(self.attribute)
         else:
-            fired = _add_distinct(group, event, threshold)
-        if fired:
-            group.quiet_until = now + self.rule.cooldown
-        return fired
+            assert self.value_of is not None
+            value = self.value_of(event)
+        if value is None:
+            return 0
+        now = event.time
+        seen = values.get(value)
+        if seen is None or now > seen:
+            values[value] = now
+        if len(values) >= self.count:
+            start = now - self.within
+            for stale in [key for key, seen in values.items() if seen < start]:
+                del values[stale]
+            if len(values) >= self.count:
+                fired = len(values)
+                values.clear()
+                return fired
+        return 0
 
     def forget(self, key: str) -> None:
         group = self.groups.get(key)
         if group is not None:
-            group.times.clear()
-            group.values.clear()
+            if group.times:
+                group.times.clear()
+            if group.values:
+                group.values.clear()
 
-    def _evict(self, now: float) -> None:
+    def evict(self, now: float) -> None:
         """Drop idle groups; if still too many, the least recently seen (amortised O(1))."""
         self.ticks = 0
         cutoff = now - self.horizon
@@ -205,60 +220,112 @@ class _RuleState:
                 del groups[key]
 
 
-def _add_distinct(group: _Group, event: Event, threshold: Threshold) -> int:
-    assert threshold.distinct is not None
-    value = field_value(event, threshold.distinct)
-    if value is None:
-        return 0
-    start = event.time - threshold.within
-    values = group.values
-    values[value] = max(event.time, values.get(value, event.time))
-    if len(values) >= threshold.count:
-        for stale in [key for key, seen in values.items() if seen < start]:
-            del values[stale]
-    if len(values) >= threshold.count:
-        fired = len(values)
-        values.clear()
-        return fired
-    return 0
+def _getter(name: str) -> Callable[[Event], AttrValue]:
+    """``field_value`` for one name."""
+    return lambda event: field_value(event, name)
+
+
+def _test(match: Match) -> Callable[[Event], bool] | None:
+    """``match.matches`` without its kinds (the engine sorts events by kind); ``None``: always.
+
+    Each condition is written as ``Match.matches`` writes it (``not a < b``, not ``a >= b``).
+    """
+    checks: list[Callable[[Event], bool]] = []
+    if match.severity is not None:
+        severity = match.severity
+        checks.append(lambda event: not event.severity < severity)
+    if match.confidence is not None:
+        confidence = match.confidence
+        checks.append(lambda event: not event.confidence < confidence)
+    if match.protocols is not None or match.src_ports is not None or match.dst_ports is not None:
+        rest = Match(protocols=match.protocols, src_ports=match.src_ports,
+                     dst_ports=match.dst_ports)
+        checks.append(rest.matches)
+    for key, allowed in match.attributes:
+        checks.append(lambda event, key=key, allowed=allowed:  # type: ignore[misc]
+                      event.attributes.get(key, _MISSING) in allowed)
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    conditions = tuple(checks)
+
+    def test(event: Event) -> bool:
+        return all(condition(event) for condition in conditions)
+
+    return test
 
 
 class RuleEngine:
-    """Runs a ``RuleSet`` over events in time order; one engine per stream of events."""
+    """Runs a ``RuleSet`` over events in time order; one engine per stream of events.
+
+    For each kind the engine keeps the rules that can match it, in file order, with adjacent
+    rules of the same conditions sharing one test (the SSH defaults share theirs).
+    """
 
     def __init__(self, rules: RuleSet, inventory: Inventory | None = None) -> None:
         self.rules = rules
         self.inventory = inventory
         self._states = {rule.name: _RuleState(rule, _prefixes(rule.ignore)) for rule in rules.rules}
+        for state in self._states.values():
+            state.cancelled = tuple(self._states[name] for name in state.rule.cancels)
         self._ignore = _prefixes(rules.ignore)
-        self._by_kind: dict[Kind, tuple[_RuleState, ...]] = {
-            kind: tuple(state for state in self._states.values()
-                        if state.rule.match.kinds is None or kind in state.rule.match.kinds)
-            for kind in Kind
-        }
+        self._plans = {kind: _plan([state for state in self._states.values()
+                                    if state.rule.match.kinds is None
+                                    or kind in state.rule.match.kinds])
+                       for kind in Kind}
 
     def observe(self, event: Event) -> list[Verdict]:
         """The verdicts this event completes (often none)."""
-        states = self._by_kind[event.kind]
-        if not states:
+        plan = self._plans[event.kind]
+        if not plan:
             return []
-        subject = event.src.address if event.src is not None else None
+        src = event.src
+        subject = None if src is None else src.address
         if subject is not None and self._ignore is not None and self._ignore.tenant_of(subject):
             return []
         key = subject or ""
+        now = event.time
         verdicts: list[Verdict] = []
-        for state in states:
-            rule = state.rule
-            if state.match is not None and not state.match.matches(event):
+        for test, states in plan:
+            if test is not None and not test(event):
                 continue
-            if state.ignore is not None and subject is not None and state.ignore.tenant_of(
-                    subject):
-                continue
-            for cancelled in rule.cancels:
-                self._states[cancelled].forget(key)
-            fired = state.observe(event, key)
-            if fired:
-                verdicts.append(self._verdict(rule, event, subject, fired))
+            for state in states:
+                if state.ignore is not None and subject is not None and state.ignore.tenant_of(
+                        subject):
+                    continue
+                for cancelled in state.cancelled:
+                    cancelled.forget(key)
+                # One rule's step, inlined (the hot path): find the source's group, count the
+                # event in its window, fire at the threshold, then stay quiet for the cool-down.
+                group = state.groups.get(key)
+                if group is None:
+                    group = state.new_group(key, now)
+                elif now > group.seen:
+                    group.seen = now
+                state.ticks += 1
+                if state.ticks >= _SWEEP_EVERY:
+                    state.evict(now)
+                if now < group.quiet_until:
+                    continue
+                times = group.times
+                if times is not None:  # a count of events within the window: the common case
+                    times.append(now)
+                    start = now - state.within
+                    while times[0] < start:
+                        times.popleft()
+                    if len(times) < state.count:
+                        continue
+                    times.clear()
+                    fired = state.count
+                elif group.values is not None:
+                    fired = state.add_distinct(group.values, event)
+                    if not fired:
+                        continue
+                else:
+                    fired = 1
+                group.quiet_until = now + state.cooldown
+                verdicts.append(self._verdict(state.rule, event, subject, fired))
         return verdicts
 
     def _verdict(self, rule: Rule, event: Event, subject: str | None, fired: int) -> Verdict:
@@ -267,6 +334,21 @@ class RuleEngine:
             tenant = self.inventory.tenant_of(subject)
         severity = event.severity if rule.verdict is None else rule.verdict
         return Verdict(event.time, rule.name, severity, subject, tenant, event.id, fired)
+
+
+_Plan = tuple[tuple[Callable[[Event], bool] | None, tuple[_RuleState, ...]], ...]
+
+
+def _plan(states: list[_RuleState]) -> _Plan:
+    """Runs of adjacent rules with the same conditions (kinds aside), each with its one test."""
+    runs: list[tuple[Match, list[_RuleState]]] = []
+    for state in states:
+        conditions = replace(state.rule.match, kinds=None)
+        if runs and runs[-1][0] == conditions:
+            runs[-1][1].append(state)
+        else:
+            runs.append((conditions, [state]))
+    return tuple((_test(conditions), tuple(run)) for conditions, run in runs)
 
 
 def _prefixes(prefixes: tuple[str, ...]) -> Inventory | None:

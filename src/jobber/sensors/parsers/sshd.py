@@ -29,15 +29,21 @@ Invariant (log injection): the user name is attacker-chosen text that may contai
 ``" from <addr> port <n> ssh2"``. Where the user comes before the address, the pattern takes the
 user greedily and anchors the address at the end of the line, so the address is always the last
 one, the one sshd wrote. Where the address comes first, the address is anchored at the start.
+
+Two paths, one table: the lines most auth logs hold (classic or ISO-8601 framing, ``sshd`` or
+``sshd-session``, no ``<PRI>``) are read by one expression covering the framing and every message
+at once; any other line (RFC 5424, ``<PRI>``, other programs) goes through ``syslog.frame`` and
+then the message's pattern, found by its first word. Both are built from ``_MESSAGES`` and give
+the same result for every line the fast one accepts.
 """
 
 from __future__ import annotations
 
 import re
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
-from jobber.sensors.event import AttrValue, Endpoint, Event, Kind
+from jobber.sensors.event import AttrValue, Endpoint, Event, Kind, new_event
 from jobber.sensors.parsers.base import (
     LineMeta,
     LineParser,
@@ -47,73 +53,114 @@ from jobber.sensors.parsers.base import (
     count,
     event_id,
 )
-from jobber.sensors.parsers.syslog import classic_time, frame
+from jobber.sensors.parsers.syslog import classic_stamp, frame, iso_time
 from jobber.types import Severity
 
 _A = r"(?P<addr>\S+)"  # any token: a host name (UseDNS) is then counted as unparsed
 _P = r"(?P<port>\d+)"
 _PRE = r"(?: \[preauth\])?"
-_U = r"(?P<user>.*)"
-_WHO = r"(?:(?P<who>invalid|authenticating) user " + _U + r" )?"
+# The user and the space after it: with the space inside the group, sre backtracks the greedy
+# ``.*`` from space to space instead of character by character. ``_event`` cuts the space off.
+_U = r"(?P<user_>.* )"
+_WHO = r"(?:(?P<who>invalid|authenticating) user " + _U + r")?"
+_FAIL, _OK = Kind.AUTH_FAILURE, Kind.AUTH_SUCCESS
 
-
-
-
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text + r"\Z", re.S)
-
-
-# first word of the message → (pattern, reason, confidence, needs [preauth] to count)
-_TABLE: dict[str, tuple[tuple[re.Pattern[str], str, float, bool], ...]] = {
-    "Failed": (
-        (_pattern(r"Failed (?P<method>\S+) for (?P<inv>invalid user )?" + _U + " from " + _A
-                  + " port " + _P + r"(?: ssh\d?)?(?:: \S+ \S+)?" + _PRE), "failed", 1.0, False),
-    ),
-    "Invalid": ((_pattern(r"Invalid user " + _U + " from " + _A + "(?: port " + _P + ")?" + _PRE),
-                 "invalid-user", 1.0, False),),
-    "Illegal": ((_pattern(r"Illegal user " + _U + " from " + _A + "(?: port " + _P + ")?" + _PRE),
-                 "invalid-user", 1.0, False),),
-    "User": ((_pattern(r"User " + _U + " from " + _A + r" not allowed because [\w' ]+" + _PRE),
-              "not-allowed", 1.0, False),),
-    "PAM:": ((_pattern(r"PAM: Authentication failure for (?:illegal user )?" + _U
-                       + " from " + _A), "pam", 1.0, False),),
-    "maximum": ((_pattern(r"maximum authentication attempts exceeded for (?:invalid user )?" + _U
-                          + " from " + _A + " port " + _P + r"(?: ssh\d?)?" + _PRE),
-                 "max-attempts", 1.0, False),),
-    "Disconnecting": ((_pattern(r"Disconnecting " + _WHO + _A + " port " + _P
-                                + r": Too many authentication failures" + _PRE),
-                       "too-many-failures", 1.0, False),),
-    "Disconnecting:": ((_pattern(r"Disconnecting: Too many authentication failures"
-                                 r"(?: for (?P<user>.*?))?" + _PRE), "too-many-failures", 1.0,
-                        False),),
-    "Unable": ((_pattern(r"Unable to negotiate with " + _A + " port " + _P
-                         + r": no matching (?P<alg>[\w ]+?) found\..*"), "kex", 0.5, False),),
-    "ssh_dispatch_run_fatal:": ((_pattern(r"ssh_dispatch_run_fatal: Connection from " + _WHO + _A
-                                          + " port " + _P + r": [^:\[\]]*" + _PRE), "kex", 0.5,
-                                 False),),
-    "banner": ((_pattern(r"banner exchange: Connection from " + _A + " port " + _P + r": .*"),
-                "banner", 0.5, False),),
-    "Connection": ((_pattern(r"Connection (?:closed|reset) by " + _WHO + _A + " port " + _P
-                             + r"(?P<pre> \[preauth\])?"), "preauth-disconnect", 0.5, True),),
-    "Disconnected": ((_pattern(r"Disconnected from " + _WHO + _A + " port " + _P
-                               + r"(?P<pre> \[preauth\])?"), "preauth-disconnect", 0.5, True),),
-    "Received": ((re.compile(r"Received disconnect from " + _A + " port " + _P
-                             + r":(?P<code>\d+): .*?(?P<pre> \[preauth\])?\Z", re.S),
-                  "preauth-disconnect", 0.3, True),),
-    "Did": ((_pattern(r"Did not receive identification string from " + _A + "(?: port " + _P
-                      + ")?"), "no-identification", 0.3, False),),
-    "Timeout": ((_pattern(r"Timeout before authentication for " + _A + "(?: port " + _P + ")?"),
-                 "timeout", 0.3, False),),
-}
-_ACCEPTED = _pattern(r"Accepted (?P<method>\S+) for (?P<user>\S+) from " + _A + " port " + _P
-                     + r"(?: ssh\d?)?(?:: .*)?")
-_PREFIXES = ("error: ", "fatal: ")
-# The classic framing of an sshd line, matched in one step with the program name: most auth logs
-# are in it, and skipping the general ``frame`` is a third of the cost of reading such a line.
-_CLASSIC_SSHD = re.compile(
-    r"([A-Z][a-z]{2}) ([ \d]?\d) (\d\d:\d\d:\d\d) (\S+) sshd(?:-session)?(?:\[\d+\])?: "
-    r"(?:error: |fatal: )?"
+# (first word, pattern, kind, reason, confidence, needs [preauth] to count). Every pattern starts
+# with its first word and a space, so at most one of them can match a message.
+_MESSAGES: tuple[tuple[str, str, Kind, str, float, bool], ...] = (
+    ("Failed", r"Failed (?P<method>\S+) for (?P<inv>invalid user )?" + _U + "from " + _A
+     + " port " + _P + r"(?: ssh\d?)?(?:: \S+ \S+)?" + _PRE, _FAIL, "failed", 1.0, False),
+    ("Invalid", r"Invalid user " + _U + "from " + _A + "(?: port " + _P + ")?" + _PRE,
+     _FAIL, "invalid-user", 1.0, False),
+    ("Illegal", r"Illegal user " + _U + "from " + _A + "(?: port " + _P + ")?" + _PRE,
+     _FAIL, "invalid-user", 1.0, False),
+    ("User", r"User " + _U + "from " + _A + r" not allowed because [\w' ]+" + _PRE,
+     _FAIL, "not-allowed", 1.0, False),
+    ("PAM:", r"PAM: Authentication failure for (?:illegal user )?" + _U + "from " + _A,
+     _FAIL, "pam", 1.0, False),
+    ("maximum", r"maximum authentication attempts exceeded for (?:invalid user )?" + _U
+     + "from " + _A + " port " + _P + r"(?: ssh\d?)?" + _PRE, _FAIL, "max-attempts", 1.0,
+     False),
+    ("Disconnecting", r"Disconnecting " + _WHO + _A + " port " + _P
+     + r": Too many authentication failures" + _PRE, _FAIL, "too-many-failures", 1.0, False),
+    ("Disconnecting:", r"Disconnecting: Too many authentication failures"
+     r"(?: for (?P<user>.*?))?" + _PRE, _FAIL, "too-many-failures", 1.0, False),
+    ("Unable", r"Unable to negotiate with " + _A + " port " + _P
+     + r": no matching (?P<alg>[\w ]+?) found\..*", _FAIL, "kex", 0.5, False),
+    ("ssh_dispatch_run_fatal:", r"ssh_dispatch_run_fatal: Connection from " + _WHO + _A
+     + " port " + _P + r": [^:\[\]]*" + _PRE, _FAIL, "kex", 0.5, False),
+    ("banner", r"banner exchange: Connection from " + _A + " port " + _P + r": .*",
+     _FAIL, "banner", 0.5, False),
+    ("Connection", r"Connection (?:closed|reset) by " + _WHO + _A + " port " + _P
+     + r"(?P<pre> \[preauth\])?", _FAIL, "preauth-disconnect", 0.5, True),
+    ("Disconnected", r"Disconnected from " + _WHO + _A + " port " + _P
+     + r"(?P<pre> \[preauth\])?", _FAIL, "preauth-disconnect", 0.5, True),
+    ("Received", r"Received disconnect from " + _A + " port " + _P
+     + r":(?P<code>\d+): .*?(?P<pre> \[preauth\])?", _FAIL, "preauth-disconnect", 0.3, True),
+    ("Did", r"Did not receive identification string from " + _A + "(?: port " + _P + ")?",
+     _FAIL, "no-identification", 0.3, False),
+    ("Timeout", r"Timeout before authentication for " + _A + "(?: port " + _P + ")?",
+     _FAIL, "timeout", 0.3, False),
+    ("Accepted", r"Accepted (?P<method>\S+) for (?P<user>\S+) from " + _A + " port " + _P
+     + r"(?: ssh\d?)?(?:: .*)?", _OK, "accepted", 1.0, False),
 )
+_ENDPOINTS: dict[tuple[str, str | None], Endpoint] = {}
+_ENDPOINTS_MAX = 16384
+_FIELDS = ("user_", "user", "addr", "port", "method", "inv", "who", "alg", "code", "pre")
+
+
+class _Recipe(NamedTuple):
+    """How one pattern's match becomes an event. ``fields`` are group numbers in its pattern: the
+    host's, then one per ``_FIELDS`` (a field the message lacks reads a group that is ``None``).
+    """
+
+    kind: Kind
+    severity: Severity
+    reason: str
+    confidence: float
+    needs_preauth: bool
+    fields: tuple[int, ...]
+
+
+def _recipe(pattern: re.Pattern[str], number: int, host: int, absent: int,
+            suffix: str = "") -> _Recipe:
+    _word, _source, kind, reason, confidence, needs_preauth = _MESSAGES[number]
+    groups = pattern.groupindex
+    fields = (host, *(groups.get(name + suffix, absent) for name in _FIELDS))
+    return _Recipe(kind, Severity.POS if kind is _OK else Severity.LOW, reason, confidence,
+                   needs_preauth, fields)
+
+
+# The general path: a message's first word → its pattern and recipe. Fields are read from the
+# pattern's groups with a ``None`` appended (the absent "group" -1), the host from the framing.
+_TABLE: dict[str, tuple[re.Pattern[str], _Recipe]] = {}
+for _number, (_word, _source, *_rest) in enumerate(_MESSAGES):
+    _compiled = re.compile(_source + r"\Z", re.S)
+    _TABLE[_word] = (_compiled, _recipe(_compiled, _number, 0, -1))
+_PREFIXES = ("error: ", "fatal: ")
+
+# The fast path: framing and message in one expression. Group 1 is the stamp (classic or
+# ISO-8601), group 2 the host; then one alternative per message pattern, its first character
+# outside and the rest in a group ``m<n>`` (an alternative that opens with a literal is skipped
+# at the first character), its own groups renamed ``<name>_<n>`` to keep names unique. A
+# matching ``m<n>`` closes last, so ``lastindex`` names it; a line whose framing matches and
+# whose message does not is an sshd line with nothing to say. Alternatives exclude each other,
+# so a field the matching one lacks is read from a group of another one, ``None`` for sure.
+_FAST = re.compile(
+    r"([A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d"
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) "
+    r"(\S+) sshd(?:-session)?(?:\[\d+\])?: (?:error: |fatal: )?(?:"
+    + "|".join(re.escape(source[0]) + f"(?P<m{number}>"
+               + re.sub(r"\(\?P<(\w+)>", rf"(?P<\g<1>_{number}>", source[1:]) + r"\Z)"
+               for number, (_word, source, *_rest) in enumerate(_MESSAGES))
+    + "|)",  # an empty last alternative, cheaper than making the group optional
+    re.S,
+)
+_FAST_RECIPES: dict[int | None, _Recipe] = {
+    _FAST.groupindex[f"m{number}"]: _recipe(
+        _FAST, number, 2, _FAST.groupindex[f"m{(number + 1) % len(_MESSAGES)}"], f"_{number}")
+    for number in range(len(_MESSAGES))
+}
 
 
 class SshdParser(LineParser):
@@ -122,71 +169,80 @@ class SshdParser(LineParser):
     name: ClassVar[str] = "sshd"
 
     def read(self, text: str, meta: LineMeta) -> Parsed:
-        fast = _CLASSIC_SSHD.match(text)
+        fast = _FAST.match(text)
         if fast is not None:
-            month, day, clock, host = fast.groups()
-            when = classic_time(month, day, clock, meta.observed)
-            message = text[fast.end():]
-        else:  # the other framings, and other programs
-            framed = frame(text, meta.observed)
-            if framed is None:
-                return Unparsed("sshd: not a syslog line")
-            if not framed.program.startswith("sshd"):
+            # the time first, even for a line with nothing to say: a bad date is unparsed
+            stamp = fast.group(1)
+            when = (iso_time(stamp) if stamp[0] <= "9" else classic_stamp(stamp, meta.observed))
+            recipe = _FAST_RECIPES.get(fast.lastindex)
+            if recipe is None:
                 return None
-            when, host, message = framed.time, framed.host, framed.message
-            for prefix in _PREFIXES:
-                if message.startswith(prefix):
-                    message = message[len(prefix):]
-                    break
-        word = message.split(" ", 1)[0]
-        if word == "Accepted":
-            match = _ACCEPTED.match(message)
-            if match is None:
-                return None
-            return self._event(text, meta, when, Kind.AUTH_SUCCESS, Severity.POS, 1.0,
-                               match.groupdict(), "accepted", host)
-        for pattern, reason, confidence, needs_preauth in _TABLE.get(word, ()):
-            match = pattern.match(message)
-            if match is None:
-                continue
-            groups = match.groupdict()
-            if needs_preauth and groups.get("pre") is None:
-                return None
-            if reason == "preauth-disconnect" and groups.get("user") is None:
-                confidence = 0.3
-            return self._event(text, meta, when, Kind.AUTH_FAILURE, Severity.LOW, confidence,
-                               groups, reason, host)
-        return None
-
-    def _event(self, text: str, meta: LineMeta, when: float, kind: Kind, severity: Severity,
-               confidence: float, groups: dict[str, str | None], reason: str,
-               host: str) -> Event:
-        attributes: dict[str, AttrValue] = {"reason": reason, "host": host}
-        user = groups.get("user")
-        if user is not None:
-            attributes["user"] = user
-        method = groups.get("method")
-        if method is not None:
-            attributes["method"] = method
-        if reason == "invalid-user" or groups.get("inv") or groups.get("who") == "invalid":
-            attributes["invalid_user"] = True
-        if "alg" in groups:
-            attributes["algorithm"] = groups["alg"]
-        code = groups.get("code")
-        if code is not None:
-            attributes["code"] = count(code)
-        addr = groups.get("addr")
-        src = None
-        if addr is not None:
-            number = groups.get("port")
-            src = Endpoint(address(addr), None if number is None else _port(number))
-        # positional: this is the hottest constructor call in Jobber (see benchmarks/sensors.py)
-        return Event(event_id(meta, text), when, meta.observed, meta.reporter, kind, severity,
-                     confidence, src, None, "tcp", MappingProxyType(attributes), text)
+            return _event(text, meta, when, recipe, fast.group(*recipe.fields))
+        framed = frame(text, meta.observed)  # the other framings, and other programs
+        if framed is None:
+            return Unparsed("sshd: not a syslog line")
+        if not framed.program.startswith("sshd"):
+            return None
+        message = framed.message
+        for prefix in _PREFIXES:
+            if message.startswith(prefix):
+                message = message[len(prefix):]
+                break
+        entry = _TABLE.get(message.split(" ", 1)[0])
+        if entry is None:
+            return None
+        pattern, recipe = entry
+        match = pattern.match(message)
+        if match is None:
+            return None
+        groups = (framed.host, *match.groups(), None)  # group n is groups[n]; -1 is None
+        return _event(text, meta, framed.time, recipe,
+                      tuple(groups[number] for number in recipe.fields))
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if value > 65535:
-        raise ValueError(f"port {value} is not 0..65535")
-    return value
+def _event(text: str, meta: LineMeta, when: float, recipe: _Recipe,
+           values: tuple[str | None, ...]) -> Event | None:
+    """The event a matched message makes; ``values`` are the host, then ``_FIELDS``."""
+    kind, severity, reason, confidence, needs_preauth, _fields = recipe
+    host, user_, user, addr, port, method, inv, who, alg, code, pre = values
+    if user_ is not None:
+        user = user_[:-1]
+    if needs_preauth:
+        if pre is None:
+            return None
+        if user is None and reason == "preauth-disconnect":
+            confidence = 0.3
+    attributes: dict[str, AttrValue] = {"reason": reason, "host": host}
+    if user is not None:
+        attributes["user"] = user
+    if method is not None:
+        attributes["method"] = method
+    if reason == "invalid-user" or inv or who == "invalid":
+        attributes["invalid_user"] = True
+    if alg is not None:
+        attributes["algorithm"] = alg
+    if code is not None:
+        attributes["code"] = count(code)
+    src = None
+    if addr is not None:
+        src = _ENDPOINTS.get((addr, port))
+        if src is None:
+            src = _endpoint(addr, port)
+    # positional: this is the hottest constructor call in Jobber (see benchmarks/sensors.py)
+    return new_event(event_id(meta, text), when, meta.observed, meta.reporter, kind, severity,
+                     confidence, src, "tcp", MappingProxyType(attributes), text)
+
+
+def _endpoint(addr: str, port: str | None) -> Endpoint:
+    """The source endpoint as sshd wrote it, memoised (bounded): a session repeats it."""
+    normal = address(addr)  # first: a bad address is the reason given, before a bad port
+    number = None
+    if port is not None:
+        number = int(port)
+        if number > 65535:
+            raise ValueError(f"port {number} is not 0..65535")
+    endpoint = Endpoint(normal, number)
+    if len(_ENDPOINTS) >= _ENDPOINTS_MAX:
+        _ENDPOINTS.clear()
+    _ENDPOINTS[(addr, port)] = endpoint
+    return endpoint
