@@ -36,7 +36,7 @@ from jobber.errors import ProtocolError
 from jobber.server.peers import HttpTransport, Transport
 from jobber.server.runtime import Decided, Refused, Runtime
 from jobber.server.sensing import MAX_BATCH
-from jobber.server.store import Store, open_store
+from jobber.server.store import Store, StoreError, open_store
 from jobber.server.wire import KeyPair, WireError, encode_ticket
 from jobber.trust.messages import Mode, Observe
 from jobber.types import PROVIDER, ConnectionId, InteractionId, Severity, TenantId
@@ -128,6 +128,11 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
     @app.exception_handler(WireError)
     async def _wire_error(_request: Request, exc: WireError) -> JSONResponse:
         return JSONResponse({"error": exc.reason}, status_code=exc.status)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:
+        # Nothing was acknowledged and nothing changed: the sender may try again.
+        return JSONResponse({"error": f"store unavailable: {exc}"}, status_code=503)
 
     @app.post("/v1/messages", status_code=202, tags=["peers"])
     async def messages(request: Request) -> dict[str, str]:

@@ -33,7 +33,7 @@ from jobber.sensors.feedback import VerdictLog
 from jobber.server.directory import Directory
 from jobber.server.peers import PeerUnavailable, Registry, Transport
 from jobber.server.sensing import SensorHub
-from jobber.server.store import Store, StoreNonces
+from jobber.server.store import Store, StoreError, StoreNonces
 from jobber.server.wire import (
     KeyPair,
     Verifier,
@@ -174,6 +174,13 @@ class Runtime:
         self.replayed = count
         return count
 
+    def _rebuild(self) -> None:
+        policy = self.settings.policy
+        self.ledger = ProviderLedger(policy) if self.settings.is_provider else Ledger(
+            self.me, policy)
+        self.directory = Directory()
+        self.replay()
+
     async def start(self) -> None:
         await asyncio.to_thread(self.replay)
         self._tasks = [asyncio.create_task(self._deliver_forever()),
@@ -202,7 +209,14 @@ class Runtime:
             kind, payload = encode_event(event)
             messages = self._outgoing(effects)
             outbox = [(m.recipient, _payload(m)) for m in messages]
-            seq = await self.store_call(self.store.append, self.me, now, kind, payload, outbox)
+            try:
+                seq = await self.store_call(self.store.append, self.me, now, kind, payload,
+                                            outbox)
+            except StoreError:
+                # Not durable, so it did not happen: rebuild the ledger from what is stored.
+                self._count("store_errors")
+                self._rebuild()
+                raise
             self._observe_locally(event, effects, now, live=True)
         if messages:
             # Deliver at once from memory; the outbox row is only the safety net for a crash
