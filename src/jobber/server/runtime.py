@@ -419,6 +419,8 @@ class Runtime:
         while True:
             await asyncio.sleep(self.settings.epoch_seconds)
             await self.submit(Tick())
+            # Nonces older than the clock window can never be replayed: forget them.
+            await self.store_call(self.store.purge_nonces, self.clock())
 
 
 def _payload(message: Message) -> bytes:

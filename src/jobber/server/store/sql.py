@@ -101,12 +101,34 @@ class SqlStore:
             threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         )
         self._engine = self._create_engine()
+        self._prepare_statements()
         try:
             self._check_journal()
             self._migrate()
         except BaseException:
             self._engine.dispose()
             raise
+
+    def _prepare_statements(self) -> None:
+        """The hot path's statements, built once: each call only binds parameters (building a
+        statement per call cost more than running it)."""
+        self._bump = (
+            self._insert(s.tenants)
+            .values(tenant=sa.bindparam("tenant"), last_seq=1)
+            .on_conflict_do_update(
+                index_elements=[s.tenants.c.tenant],
+                set_={"last_seq": s.tenants.c.last_seq + 1},
+            )
+            .returning(s.tenants.c.last_seq)
+        )
+        self._nonce = (
+            self._insert(s.nonces)
+            .on_conflict_do_nothing(index_elements=[s.nonces.c.sender, s.nonces.c.nonce])
+            .returning(s.nonces.c.sender)  # a row iff inserted (psycopg's rowcount may be -1)
+        )
+        o = s.outbox.c
+        self._forget_event = s.outbox.delete().where(
+            o.tenant == sa.bindparam("t"), o.event_seq == sa.bindparam("q"))
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -225,22 +247,10 @@ class SqlStore:
         payload: bytes,
         outbox: Sequence[tuple[str, bytes]] = (),
     ) -> int:
-        bump = (
-            self._insert(s.tenants)
-            .values(tenant=tenant, last_seq=1)
-            .on_conflict_do_update(
-                index_elements=[s.tenants.c.tenant],
-                set_={"last_seq": s.tenants.c.last_seq + 1},
-            )
-            .returning(s.tenants.c.last_seq)
-        )
         with self._tx(f"append a {kind!r} event for tenant {tenant!r}", write=True) as conn:
-            seq = int(conn.execute(bump).scalar_one())
-            conn.execute(
-                s.events.insert().values(
-                    tenant=tenant, seq=seq, now=now, kind=kind, payload=bytes(payload)
-                )
-            )
+            seq = int(conn.execute(self._bump, {"tenant": tenant}).scalar_one())
+            conn.execute(s.events.insert(), {"tenant": tenant, "seq": seq, "now": now,
+                                             "kind": kind, "payload": bytes(payload)})
             if outbox:
                 conn.execute(
                     s.outbox.insert(),
@@ -297,9 +307,8 @@ class SqlStore:
                 conn.execute(s.outbox.delete().where(s.outbox.c.id.in_(chunk)))
 
     def mark_event_delivered(self, tenant: str, seq: int) -> None:
-        o = s.outbox.c
         with self._tx(f"remove event {seq}'s delivered messages", write=True) as conn:
-            conn.execute(s.outbox.delete().where(o.tenant == tenant, o.event_seq == seq))
+            conn.execute(self._forget_event, {"t": tenant, "q": seq})
 
     def mark_attempt(self, id: int) -> None:
         o = s.outbox.c
@@ -309,14 +318,10 @@ class SqlStore:
     # -- nonces --------------------------------------------------------------------------------
 
     def remember_nonce(self, sender: str, nonce: str, expires: float) -> bool:
-        insert = (
-            self._insert(s.nonces)
-            .values(sender=sender, nonce=nonce, expires=expires)
-            .on_conflict_do_nothing(index_elements=[s.nonces.c.sender, s.nonces.c.nonce])
-            .returning(s.nonces.c.sender)  # a row iff inserted (psycopg's rowcount may be -1)
-        )
         with self._tx(f"remember a nonce of {sender!r}", write=True) as conn:
-            return conn.execute(insert).first() is not None
+            row = conn.execute(self._nonce, {"sender": sender, "nonce": nonce,
+                                             "expires": expires}).first()
+            return row is not None
 
     def purge_nonces(self, now: float) -> int:
         with self._tx("purge expired nonces", write=True) as conn:
