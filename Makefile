@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest pg pg-if-root netlab netlab-if-root demo bench clean
+.PHONY: venv test lint typecheck pytest pg pg-if-root netlab netlab-if-root emulate-deps emulate \
+	demo bench clean
 
 venv: $(STAMP)
 
@@ -35,6 +36,9 @@ pg-if-root: venv
 # What the OpenFlow integration tests need (Open vSwitch, ping, ip, nft); they start their own
 # private OVS with scripts/ovs.sh. Root installs them; others skip those tests (with a reason).
 NETLAB_PACKAGES := openvswitch-switch iputils-ping iproute2 nftables
+# ... and what `jobber emulate` (and its integration test) adds: traffic, honest SSH, the
+# security stack's log daemon. Installing a Debian package here never starts its service.
+EMULATE_PACKAGES := $(NETLAB_PACKAGES) iperf3 openssh-server openssh-client ulogd2
 netlab:
 	@missing=""; for p in $(NETLAB_PACKAGES); do \
 		dpkg -s $$p > /dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,8 +47,20 @@ netlab:
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; fi
 
 netlab-if-root:
-	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory netlab; \
-	else echo "not root: OpenFlow integration tests (Open vSwitch, namespaces) will skip"; fi
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory netlab emulate-deps; \
+	else echo "not root: OpenFlow and emulation tests (Open vSwitch, namespaces) will skip"; fi
+
+# Everything `jobber emulate` needs (root): apt-get update only when an install needs it.
+emulate-deps:
+	@missing=""; for p in $(EMULATE_PACKAGES); do \
+		dpkg -s $$p > /dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; fi
+
+# The emulated data center (root): namespaces, Open vSwitch, security stack, real Jobber servers.
+emulate: venv emulate-deps
+	$(BIN)/jobber emulate default
 
 pytest: venv pg-if-root netlab-if-root
 	if [ -z "$${JOBBER_TEST_PG_URL:-}" ] && [ -s $(VENV)/pg.url ]; then \

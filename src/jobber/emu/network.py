@@ -71,6 +71,12 @@ class Network:
                  f"other-config:datapath-id={dpid:016x}", "--", "set-controller", self.bridge,
                  f"tcp:127.0.0.1:{controller_port}", "--", "set", "controller", self.bridge,
                  "max_backoff=1000")
+        mgmt = self.switch.folder / "run" / f"{self.bridge}.mgmt"
+        end = time.monotonic() + 15  # ovs-vswitchd opens the bridge's socket a moment later
+        while not mgmt.exists():
+            if time.monotonic() > end:
+                raise EmulationError(f"{self.bridge}: Open vSwitch opened no {mgmt}")
+            time.sleep(0.05)
 
     def _namespace(self, name: str) -> str:
         ns = self.ns(name)

@@ -156,7 +156,8 @@ def figure(results: Results, path: Path) -> Path:
             t = float(e["at"]) - results.started
             ax.axvline(t, color="red" if e["kind"] == "attack" else "black", linestyle=":",
                        linewidth=1)
-            ax.text(t, 2.25, e["text"].split(":")[0] if e["kind"] == "attack" else "DENY flows",
+            ax.text(t, 2.25, str(e.get("label", "attack")) if e["kind"] == "attack" else
+                    "DENY flows",
                     rotation=90, fontsize=7, va="bottom")
     ax.set_yticks([0, 1, 2], ["DIRECT", "INSPECT", "DENY"])
     ax.set_ylim(-0.4, 3.2)

@@ -260,7 +260,8 @@ class Phases:
             before = self.dc.pair_decision(*pair)
             if attack.kind is AttackKind.SSH_BRUTE_FORCE:
                 t0 = self.mark(f"attack: {attack.src} tries {attack.count} SSH logins on "
-                               f"{attack.dst} (switch: {before or 'no live flows'})", kind="attack")
+                               f"{attack.dst} (switch: {before or 'no live flows'})", kind="attack",
+                               label="ssh brute force")
                 got = probes.ssh_brute_force(net, attack.src, self.ip(attack.dst),
                                              attack.count, key)
                 fig["ssh_attempts_refused"] = got.refused_auth
@@ -269,7 +270,8 @@ class Phases:
                 probes.http_get(net, attack.src, self.ip(attack.dst))  # flows in place first
                 before = self.dc.pair_decision(*pair)
                 t0 = self.mark(f"attack: {attack.src} scans {attack.count} ports of "
-                               f"{attack.dst} (switch: {before or 'no live flows'})", kind="attack")
+                               f"{attack.dst} (switch: {before or 'no live flows'})", kind="attack",
+                               label="port scan")
                 scan = probes.port_scan(net, attack.src, self.ip(attack.dst), attack.count)
                 fig["scan_open"], fig["scan_refused"], fig["scan_silent"] = \
                     scan.open, scan.refused, scan.silent
