@@ -148,6 +148,7 @@ class Runtime:
                                  settings.sensor_inventory, self.verdicts)
         self.tickets: dict[ConnectionId, tuple[Ticket, str]] = {}  # granted or received
         self._link_refused = False
+        self._reported_live: dict[ConnectionId, bool] = {}  # what the directory was told
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()  # event seqs whose messages are being sent now
         self._sending: set[asyncio.Task[None]] = set()
@@ -169,6 +170,8 @@ class Runtime:
         for stored in self.store.events(self.me):
             event = decode_event(stored.kind, stored.payload)
             effects = self._apply(event, stored.now)
+            if not self.settings.is_provider:
+                self._link_notices(effects)  # what was reported then (sent from the outbox)
             self._observe_locally(event, effects, stored.now, live=False)
             count += 1
         self.replayed = count
@@ -179,6 +182,7 @@ class Runtime:
         self.ledger = ProviderLedger(policy) if self.settings.is_provider else Ledger(
             self.me, policy)
         self.directory = Directory()
+        self._reported_live = {}
         self.replay()
 
     async def start(self) -> None:
@@ -256,16 +260,27 @@ class Runtime:
     def _outgoing(self, effects: list[Effect]) -> list[Message]:
         messages = [self._signed(e.message) for e in effects if isinstance(e, Send)]
         if not self.settings.is_provider:
-            for effect in effects:  # keep the provider's directory of live connections
-                if isinstance(effect, Enforce):
-                    messages.append(LinkNotice(self.me, PROVIDER, effect.connection,
-                                               effect.requester, effect.target,
-                                               effect.status.is_live))
-                elif isinstance(effect, Closed):
-                    requester, target = (self.me, effect.peer)
-                    messages.append(LinkNotice(self.me, PROVIDER, effect.connection, requester,
-                                               target, False))
+            messages += self._link_notices(effects)
         return messages
+
+    def _link_notices(self, effects: list[Effect]) -> list[Message]:
+        """Keep the provider's directory of live connections: tell it when a connection of ours
+        comes alive or dies — only then, not at every change of status."""
+        notices: list[Message] = []
+        for effect in effects:
+            if isinstance(effect, Enforce):
+                live = effect.status.is_live
+                if self._reported_live.get(effect.connection) == live:
+                    continue
+                self._reported_live[effect.connection] = live
+                notices.append(LinkNotice(self.me, PROVIDER, effect.connection,
+                                          effect.requester, effect.target, live))
+            elif isinstance(effect, Closed):
+                if self._reported_live.pop(effect.connection, None) is False:
+                    continue
+                notices.append(LinkNotice(self.me, PROVIDER, effect.connection, self.me,
+                                          effect.peer, False))
+        return notices
 
     def _signed(self, message: Message) -> Message:
         """The target signs every ticket it grants, so a third party can verify it."""
