@@ -45,7 +45,7 @@ def _post(client: httpx.Client, member: Member, path: str, body: dict[str, Any])
 def _trust(client: httpx.Client, c: Cluster, requester: str, target: str) -> str:
     """Connect requester → target through the provider and let both see five clean ones."""
     r, t = c.members[requester], c.members[target]  # type: ignore[index]
-    grant = _post(client, r, "/v1/local/connect", {"target": target, "path": []})
+    grant = _post(client, r, "/v1/local/connect", {"target": target, "path": [], "timeout": 30})
     conn = grant["connection"]
     assert conn, grant
     for who in (t, r):
@@ -80,7 +80,8 @@ def introductions(samples: int, folder: Path) -> dict[str, Any]:
                     target = next(pool)
                     started = time.perf_counter()
                     grant = _post(client, c.members[requester], "/v1/local/connect",  # type: ignore[index]
-                                  {"target": target, "path": path, "mode": mode})
+                                  {"target": target, "path": path, "mode": mode,
+                                   "timeout": 30})
                     times.append(time.perf_counter() - started)
                     assert grant["status"] is not None, grant
                 if times:
