@@ -97,7 +97,7 @@ class RuleSet:
     ignore: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Verdict:
     """One rule's judgement of one source at one moment. ``severity`` POS means "good"."""
 
@@ -109,10 +109,28 @@ class Verdict:
     event_id: str
     count: int = 1
 
+    def __init__(self, time: float, rule: str, severity: Severity, subject: str | None,
+                 tenant: TenantId | None, event_id: str, count: int = 1) -> None:
+        # Written out, as Event's is: the generated frozen __init__ calls object.__setattr__
+        # per field, twice the cost, and a brute force makes a verdict every few lines.
+        _set_time(self, time)
+        _set_rule(self, rule)
+        _set_severity(self, severity)
+        _set_subject(self, subject)
+        _set_tenant(self, tenant)
+        _set_event_id(self, event_id)
+        _set_count(self, count)
+
     def to_dict(self) -> dict[str, object]:
         return {"verdict": "good" if self.severity is Severity.POS else self.severity.name,
                 "rule": self.rule, "time": self.time, "subject": self.subject,
                 "tenant": self.tenant, "event": self.event_id, "count": self.count}
+
+
+# The slots' own setters: they bypass the frozen __setattr__, and only __init__ uses them.
+_set_time, _set_rule, _set_severity, _set_subject, _set_tenant, _set_event_id, _set_count = (
+    vars(Verdict)[name].__set__
+    for name in ("time", "rule", "severity", "subject", "tenant", "event_id", "count"))
 
 
 def field_value(event: Event, name: str) -> AttrValue:
@@ -319,7 +337,18 @@ class RuleEngine:
                     times.clear()
                     fired = state.count
                 elif group.values is not None:
-                    fired = state.add_distinct(group.values, event)
+                    values = group.values
+                    attribute = state.attribute
+                    # ``add_distinct``, inlined while this event cannot reach the threshold
+                    # (one value more still leaves fewer than ``count``): record its value only.
+                    if attribute is not None and len(values) + 1 < state.count:
+                        value = event.attributes.get(attribute)
+                        if value is not None:
+                            seen = values.get(value)
+                            if seen is None or now > seen:
+                                values[value] = now
+                        continue
+                    fired = state.add_distinct(values, event)
                     if not fired:
                         continue
                 else:

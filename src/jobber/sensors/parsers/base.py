@@ -35,6 +35,7 @@ READ_ERRORS = (ValueError, KeyError, TypeError, IndexError, OverflowError, Recur
 _ADDRESS_CACHE: dict[str, str] = {}
 _SOURCE_IDS: dict[tuple[str, str], str] = {}
 _ADDRESS_CACHE_MAX = 65536
+_crc32 = zlib.crc32
 
 
 class LineMeta(NamedTuple):
@@ -89,14 +90,19 @@ def event_id(meta: LineMeta, text: str) -> str:
     the line, and a CRC of the line's length and first 128 characters tells apart lines re-read at
     the same offset after a truncation (hashing the whole line cost a tenth of the parse).
     """
-    source = _SOURCE_IDS.get((meta.reporter, meta.origin))
-    if source is None:
-        source = _source_id(meta.reporter, meta.origin)
+    reporter, _observed, origin, offset = meta
+    last_reporter, last_origin, source = _last_source
+    # One sensor asks for the same (reporter, origin) line after line: compare with the last one
+    # by identity before building a tuple to look it up (equal strings that are not the same
+    # object just take the look-up).
+    if reporter is not last_reporter or origin is not last_origin:
+        source = _SOURCE_IDS.get((reporter, origin)) or _source_id(reporter, origin)
+        _last_source[:] = (reporter, origin, source)
     try:
         data = text[:128].encode()
     except UnicodeEncodeError:  # lone surrogates, from a caller's surrogateescape decoding
         data = text[:128].encode("utf-8", "replace")
-    return "%s-%x-%08x" % (source, meta.offset, zlib.crc32(data, len(text)))  # noqa: UP031 (faster)
+    return "%s-%x-%08x" % (source, offset, _crc32(data, len(text)))  # noqa: UP031 (faster)
 
 
 def _source_id(reporter: str, origin: str) -> str:
@@ -106,6 +112,9 @@ def _source_id(reporter: str, origin: str) -> str:
                              digest_size=5).hexdigest()
     _SOURCE_IDS[(reporter, origin)] = source
     return source
+
+
+_last_source = ["", "", _source_id("", "")]  # (reporter, origin, source id) of the last event_id
 
 
 def address(text: str) -> str:
