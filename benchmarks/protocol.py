@@ -22,10 +22,12 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from jobber.server.cluster import Cluster, Member
 
@@ -128,8 +130,9 @@ def feedback(total: int, folder: Path) -> dict[str, Any]:
     stores = {"sqlite": f"sqlite:///{folder / 'fb-normal.db'}",
               "sqlite-full": f"sqlite:///{folder / 'fb-full.db'}?synchronous=full"}
     pg = os.environ.get("JOBBER_TEST_PG_URL")
+    schema = f"jb_bench_{uuid.uuid4().hex[:12]}"  # a fresh schema: no earlier run's state
     if pg:
-        stores["postgresql"] = pg
+        stores["postgresql"] = _fresh_schema(pg, schema)
     names = [f"f-{k}" for k in stores]
     store_urls = {f"f-{k}": url for k, url in stores.items()}
     results: dict[str, Any] = {}
@@ -143,7 +146,32 @@ def feedback(total: int, folder: Path) -> dict[str, Any]:
             print(f"  durable feedback on {kind:<12} {rate:8.0f}/s", flush=True)
     if "postgresql" not in results:
         print("  (PostgreSQL skipped: set JOBBER_TEST_PG_URL, e.g. make pg)")
+    else:
+        _drop_schema(str(pg), schema)
     return results
+
+
+def _admin_engine(url: str) -> sa.Engine:
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return sa.create_engine(parsed, isolation_level="AUTOCOMMIT")
+
+
+def _fresh_schema(url: str, schema: str) -> str:
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    with_path = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return with_path.render_as_string(hide_password=False)
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
