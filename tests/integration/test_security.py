@@ -148,3 +148,18 @@ def test_local_and_operator_apis_need_their_tokens(cluster: Cluster) -> None:
     assert response.status_code == 422
     spec = httpx.get(f"{member.url}/openapi.json", timeout=5).json()
     assert "/v1/messages" in spec["paths"] and "/v1/admin/decisions" in spec["paths"]
+
+
+def test_a_batch_is_checked_message_by_message(cluster: Cluster) -> None:
+    good = seal(feedback(interaction=InteractionId("batch-1")), key(cluster, "t2"), time.time())
+    forged = tampered_sig(cluster)
+    before = state(cluster)
+    response = httpx.post(f"{cluster.members[T('t1')].url}/v1/messages/batch",
+                          content=b"\n".join([good, forged, good]), timeout=10)
+    assert response.status_code == 200
+    statuses = [r["status"] for r in response.json()["results"]]
+    assert statuses == [422, 401, 409]  # core refusal, bad signature, replay of the first
+    assert state(cluster) == before
+    too_many = b"\n".join([good] * 65)
+    assert httpx.post(f"{cluster.members[T('t1')].url}/v1/messages/batch", content=too_many,
+                      timeout=10).status_code == 413

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
 from jobber.server.peers import HttpTransport, Transport
-from jobber.server.runtime import Decided, Refused, Runtime
+from jobber.server.runtime import BATCH_MESSAGES, Decided, Refused, Runtime
 from jobber.server.sensing import MAX_BATCH
 from jobber.server.store import Store, StoreError, open_store
 from jobber.server.wire import KeyPair, WireError, encode_ticket
@@ -150,6 +150,30 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
             rt._count("refused_400")
             raise WireError(400, str(exc)) from None
         return {"accepted": type(message).__name__}
+
+    @app.post("/v1/messages/batch", tags=["peers"])
+    async def messages_batch(request: Request) -> dict[str, list[dict[str, Any]]]:
+        """Several signed envelopes from one peer, one per line, each checked and handled on
+        its own, in order; the answer gives each one's status as ``/v1/messages`` would."""
+        raw = await _bounded_body(request, MAX_MESSAGE * BATCH_MESSAGES)
+        lines = [line for line in raw.split(b"\n") if line.strip()]
+        if len(lines) > BATCH_MESSAGES:
+            raise WireError(413, f"more than {BATCH_MESSAGES} messages in one batch")
+        rt = runtime(request)
+        results: list[dict[str, Any]] = []
+        for line in lines:
+            try:
+                message = await rt.receive(line)
+            except WireError as exc:
+                rt._count(f"refused_{exc.status}")
+                results.append({"status": exc.status, "error": exc.reason})
+            except Refused as exc:
+                results.append({"status": 422, "error": str(exc)})
+            except ProtocolError as exc:
+                results.append({"status": 400, "error": str(exc)})
+            else:
+                results.append({"status": 202, "accepted": type(message).__name__})
+        return {"results": results}
 
     @app.get("/v1/health", tags=["peers"])
     async def health(request: Request) -> dict[str, Any]:

@@ -73,6 +73,8 @@ class Refused(ProtocolError):
 _T = TypeVar("_T")
 
 RECENT = 500
+BATCH_MESSAGES = 64
+"""Messages one POST to a peer may carry."""
 """How many recent decisions and feedback values the operator API keeps."""
 
 
@@ -150,8 +152,10 @@ class Runtime:
         self._link_refused = False
         self._reported_live: dict[ConnectionId, bool] = {}  # what the directory was told
         self._wake = asyncio.Event()
-        self._in_flight: set[int] = set()  # event seqs whose messages are being sent now
-        self._sending: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[int, int] = {}  # event seq → its messages still being sent
+        self._failed: set[int] = set()  # event seqs with a message that did not get through
+        self._queues: dict[TenantId, list[tuple[int, Message]]] = {}  # recipient → to send
+        self._senders: dict[TenantId, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.replayed = 0
 
@@ -225,10 +229,7 @@ class Runtime:
         if messages:
             # Deliver at once from memory; the outbox row is only the safety net for a crash
             # or a failed delivery, which the background loop retries.
-            self._in_flight.add(seq)
-            task = asyncio.create_task(self._send_now(seq, messages))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._enqueue(seq, messages)
         self._count(f"events_{kind}")
         return effects
 
@@ -383,23 +384,49 @@ class Runtime:
             return call(*args)
         return await asyncio.to_thread(call, *args)
 
-    async def _send_now(self, seq: int, messages: list[Message]) -> None:
+    def _enqueue(self, seq: int, messages: list[Message]) -> None:
+        """Queue messages per recipient; one sender task per recipient drains its queue, so
+        messages that pile up while a request is under way go together in one batch."""
+        self._in_flight[seq] = self._in_flight.get(seq, 0) + len(messages)
+        for message in messages:
+            recipient = message.recipient
+            self._queues.setdefault(recipient, []).append((seq, message))
+            if recipient not in self._senders:
+                self._senders[recipient] = asyncio.create_task(self._drain(recipient))
+
+    async def _drain(self, recipient: TenantId) -> None:
+        queue = self._queues[recipient]
         try:
-            results = await asyncio.gather(*(self._deliver(m) for m in messages))
-            if all(results):
-                await self.store_call(self.store.mark_event_delivered, self.me, seq)
-            else:
-                self._wake.set()
+            while queue:
+                batch, queue[:] = queue[:BATCH_MESSAGES], queue[BATCH_MESSAGES:]
+                delivered = await self._deliver_batch(recipient, [m for _, m in batch])
+                for seq, _message in batch:
+                    if not delivered:
+                        self._failed.add(seq)
+                    left = self._in_flight[seq] - 1
+                    if left:
+                        self._in_flight[seq] = left
+                        continue
+                    del self._in_flight[seq]
+                    if seq in self._failed:
+                        self._failed.discard(seq)
+                        self._wake.set()  # the outbox keeps it: the retry loop takes over
+                    else:
+                        await self.store_call(self.store.mark_event_delivered, self.me, seq)
         finally:
-            self._in_flight.discard(seq)
+            del self._senders[recipient]
+            if not queue:
+                del self._queues[recipient]
 
     async def deliver_pending(self) -> bool:
         """Deliver what the outbox still holds once; return True if something must be retried."""
         items = await self.store_call(self.store.pending_outbox, self.me)
-        items = [i for i in items if i.event_seq not in self._in_flight]
+        items = [i for i in items if i.event_seq not in self._in_flight]  # not twice at once
         if not items:
             return False
-        results = await asyncio.gather(*(self._deliver(_message(i.payload)) for i in items))
+        results = await asyncio.gather(*(self._deliver_batch(TenantId(i.recipient),
+                                                             [_message(i.payload)])
+                                         for i in items))
         done = [i.id for i, ok in zip(items, results, strict=True) if ok]
         failed = [i.id for i, ok in zip(items, results, strict=True) if not ok]
         if done:
@@ -408,18 +435,23 @@ class Runtime:
             await self.store_call(self.store.mark_attempt, item_id)
         return bool(failed)
 
-    async def _deliver(self, message: Message) -> bool:
+    async def _deliver_batch(self, recipient: TenantId, messages: list[Message]) -> bool:
+        """Deliver messages to one recipient: one POST (``/v1/messages`` for one,
+        ``/v1/messages/batch`` for several, one signed envelope per line). True when they got
+        an answer that settles them (accepted or refused); False when they must be retried."""
         try:
-            peer = await self.registry.resolve(message.recipient)
+            peer = await self.registry.resolve(recipient)
         except PeerUnavailable:
             self._count("delivery_unreachable")
             return False
         if peer is None:
             self._count("delivery_unknown_recipient")
             return True  # nobody to deliver to: drop it (counted)
-        raw = seal(message, self.key, self.clock())
+        now = self.clock()
+        sealed = [seal(m, self.key, now) for m in messages]
+        path = "/v1/messages" if len(sealed) == 1 else "/v1/messages/batch"
         try:
-            status, _ = await self.transport.post(f"{peer.url}/v1/messages", raw,
+            status, _ = await self.transport.post(f"{peer.url}{path}", b"\n".join(sealed),
                                                   timeout=self.settings.timeout)
         except PeerUnavailable:
             self._count("delivery_unreachable")
