@@ -129,12 +129,36 @@ class Cluster:
         try:
             for group in self.groups:
                 self.launch_group(group)
-            for member in self.members.values():
-                self.wait_ready(member)
+            for group in self.groups:
+                self._await_group(group)
             self.register_all()
         except BaseException:
             self.stop()
             raise
+
+    def _await_group(self, group: list[TenantId], attempts: int = 3) -> None:
+        """Wait for a group's servers; a tenant group that died at start (most often a port
+        another process took between our picking it and the server binding it) is given fresh
+        ports and started again, a few times."""
+        for attempt in range(attempts):
+            try:
+                for tenant in group:
+                    self.wait_ready(self.members[tenant])
+                return
+            except ClusterError:
+                process = self.members[group[0]].process
+                if group == [PROVIDER] or attempt == attempts - 1 or process is None or \
+                        process.poll() is None:
+                    raise
+                for tenant in group:
+                    self._move(self.members[tenant], free_port())
+                self.launch_group(group)
+
+    def _move(self, member: Member, port: int) -> None:
+        config = yaml.safe_load(member.config.read_text())
+        config["listen"] = f"127.0.0.1:{port}"
+        config["url"] = member.url = f"http://127.0.0.1:{port}"
+        member.config.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def launch_group(self, group: list[TenantId]) -> None:
         """Start the servers of ``group`` in one process."""
