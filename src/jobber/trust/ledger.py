@@ -458,6 +458,8 @@ class Ledger:
             # A report the deviation test flags as far from a firm view of ours is treated as
             # likely slander: damped, and no recall on its word (HIGH skips the test).
             effects += self._recall(subject, feedback.connection, severity, now)
+        if positive:
+            return effects  # a good report never lowers a score: nothing to revoke
         return effects + self._after_hearsay(subject, now)
 
     def _is_valid_feedback(self, record: Introduction, feedback: Feedback) -> bool:
