@@ -19,7 +19,7 @@ class PlainSwitch(app_manager.OSKenApp):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.mac_to_port: dict[int, dict[str, int]] = {}
 
-    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)  # type: ignore[misc]
+    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)  # type: ignore[untyped-decorator,unused-ignore]
     def features(self, ev: Any) -> None:
         dp = ev.msg.datapath
         ofp, parser = dp.ofproto, dp.ofproto_parser
@@ -32,7 +32,7 @@ class PlainSwitch(app_manager.OSKenApp):  # type: ignore[misc]
         dp.send_msg(parser.OFPFlowMod(datapath=dp, priority=priority, match=match,
                                       instructions=inst))
 
-    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)  # type: ignore[misc]
+    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)  # type: ignore[untyped-decorator,unused-ignore]
     def packet_in(self, ev: Any) -> None:
         msg = ev.msg
         dp = msg.datapath

@@ -13,16 +13,9 @@ from dataclasses import dataclass, field
 from jobber.client.negotiator import Grant
 from jobber.enforce.openflow.flowtable import FlowTable
 from jobber.enforce.openflow.hosts import Tenancy
+from jobber.enforce.openflow.layout import Middlebox, Settings
 from jobber.enforce.openflow.messages import FlowMod, FlowStatsRequest, MeterMod, PacketOut
-from jobber.enforce.openflow.pipeline import (
-    Effect,
-    InteractionEnded,
-    Middlebox,
-    Negotiate,
-    Pipeline,
-    Settings,
-    ToSwitch,
-)
+from jobber.enforce.openflow.pipeline import Effect, InteractionEnded, Negotiate, Pipeline, ToSwitch
 from jobber.types import Decision, TenantId
 
 T = TenantId
@@ -44,7 +37,8 @@ class Fabric:
         self.now = NOW
         self.dpids = list(dpids)
         self.middlebox = middlebox
-        boxes = {d: {None: middlebox} for d in self.dpids} if middlebox else {}
+        boxes: dict[int, dict[TenantId | None, Middlebox]] = \
+            {d: {None: middlebox} for d in self.dpids} if middlebox else {}
         self.pipeline = Pipeline(Tenancy.from_lists(owned), boxes, settings, first_serial)
         self.tables = {d: FlowTable() for d in self.dpids}
         self.decisions = decisions or {}

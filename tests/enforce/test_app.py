@@ -7,8 +7,10 @@ are sent, and the negotiator is an honest fake whose grants for one pair take tw
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ pytest.importorskip("os_ken")
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import MAIN_DISPATCHER
-from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser
+from os_ken.ofproto import ofproto_parser, ofproto_v1_3, ofproto_v1_3_parser
 
 from jobber.client.negotiator import Grant, Subscriber
 from jobber.enforce.openflow.app import JobberApp, Wiring
@@ -58,6 +60,12 @@ class FakeNegotiator:
         return None
 
 
+@dataclass(frozen=True)
+class OFPPacketOut:
+    in_port: int
+    data: bytes
+
+
 class FakeDatapath:
     ofproto = ofproto_v1_3
     ofproto_parser = ofproto_v1_3_parser
@@ -65,10 +73,24 @@ class FakeDatapath:
     def __init__(self, dpid: int) -> None:
         self.id = dpid
         self.ports = {p: None for p in range(1, 9)}
+        self.xid = 0
         self.sent: list[tuple[float, Any]] = []
 
-    def send_msg(self, msg: Any) -> None:
-        self.sent.append((time.monotonic(), msg))
+    def send(self, buf: bytes) -> bool:
+        """What os-ken's ``Datapath.send`` gets: messages back to back; parsed to objects."""
+        at, offset = time.monotonic(), 0
+        while offset < len(buf):
+            version, kind, length, xid = struct.unpack_from("!BBHI", buf, offset)
+            one = buf[offset:offset + length]
+            if kind == ofproto_v1_3.OFPT_FLOW_MOD:
+                self.sent.append((at, ofproto_parser.msg(self, version, kind, length, xid, one)))
+            elif kind == ofproto_v1_3.OFPT_PACKET_OUT:  # os-ken parses no controller's PACKET_OUT
+                in_port, actions_len = struct.unpack_from("!IH", one, 12)
+                self.sent.append((at, OFPPacketOut(in_port, one[24 + actions_len:])))
+            else:  # nor a METER_MOD or a stats request: keep the bytes
+                self.sent.append((at, one))
+            offset += length
+        return True
 
     def kinds(self) -> list[str]:
         return [type(m).__name__ for _, m in self.sent]

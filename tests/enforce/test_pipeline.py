@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from jobber.enforce.openflow.layout import DECISION, INGRESS, Middlebox, Settings
 from jobber.enforce.openflow.messages import Command, Cookie, FlowMod, Kind, PacketOut
 from jobber.enforce.openflow.packet import arp, ipv4
-from jobber.enforce.openflow.pipeline import (
-    DECISION,
-    INGRESS,
-    InteractionEnded,
-    Middlebox,
-    Negotiate,
-    Settings,
-    ToSwitch,
-)
+from jobber.enforce.openflow.pipeline import InteractionEnded, Negotiate, ToSwitch
 from jobber.types import Decision
 
 from .fabric import Fabric

@@ -23,7 +23,7 @@ from os_ken.base import app_manager
 from os_ken.controller import event, ofp_event
 from os_ken.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from os_ken.lib import hub
-from os_ken.ofproto import ofproto_v1_3
+from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser
 
 from jobber.client.negotiator import Grant
 from jobber.enforce.openflow.messages import (
@@ -36,6 +36,7 @@ from jobber.enforce.openflow.messages import (
     RemovedReason,
 )
 from jobber.enforce.openflow.pipeline import Effect, InteractionEnded, Negotiate, Pipeline, ToSwitch
+from jobber.enforce.openflow.wire import Encoder
 from jobber.enforce.openflow.worker import NegotiatorLike, Worker
 
 log = logging.getLogger("jobber.enforce.openflow")
@@ -54,6 +55,13 @@ class Wiring:
     pipeline: Pipeline
     make_negotiator: Callable[[], NegotiatorLike]
     tick_seconds: float = 1.0
+
+
+class _OF13:
+    """What os-ken's message classes need of a datapath to serialize (the app speaks only 1.3)."""
+
+    ofproto = ofproto_v1_3
+    ofproto_parser = ofproto_v1_3_parser
 
 
 class EventDecided(event.EventBase):  # type: ignore[misc]
@@ -80,6 +88,7 @@ class JobberApp(app_manager.OSKenApp):  # type: ignore[misc]
         self.ports: dict[int, set[int]] = {}
         self.stats: dict[int, list[FlowEntry]] = {}
         self.worker = Worker(wiring.make_negotiator, self._decided)
+        self.encoder = Encoder(lambda m: to_osken(_OF13, m))
         self._running = True
 
     def start(self) -> Any:
@@ -179,15 +188,25 @@ class JobberApp(app_manager.OSKenApp):  # type: ignore[misc]
     # --- pipeline → switches and worker -----------------------------------------------------
 
     def run(self, effects: list[Effect]) -> None:
+        """Send each switch its messages as one write, in order; hand the rest to the worker.
+
+        One ``send`` per switch (not one per message) matters: each is a hop to the
+        datapath's sender thread, and a granted pair's setup is two FLOW_MODs and a
+        PACKET_OUT."""
+        out: dict[int, list[bytes]] = {}
         for effect in effects:
             if isinstance(effect, ToSwitch):
                 dp = self.datapaths.get(effect.dpid)
                 if dp is not None:
-                    dp.send_msg(to_osken(dp, effect.message))
+                    dp.xid = xid = (dp.xid + 1) & ofproto_v1_3.MAX_XID
+                    out.setdefault(effect.dpid, []).append(
+                        self.encoder.encode(effect.message, xid))
             elif isinstance(effect, Negotiate):
                 self.worker.negotiate(effect.requester, effect.target)
             elif isinstance(effect, InteractionEnded):
                 self.worker.report(effect)
+        for dpid, bufs in out.items():
+            self.datapaths[dpid].send(bufs[0] if len(bufs) == 1 else b"".join(bufs))
 
 
 def to_osken(dp: Any, msg: Message) -> Any:

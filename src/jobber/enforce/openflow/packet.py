@@ -7,6 +7,7 @@ Invariant: ``parse`` never raises on short or odd input: what it cannot read is 
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ class Packet:
 
 
 def mac_text(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
+    return raw.hex(":")
 
 
 def mac_bytes(text: str) -> bytes:
@@ -54,11 +55,11 @@ def parse(data: bytes) -> Packet | None:
     dst, src, eth_type = mac_text(data[0:6]), mac_text(data[6:12]), (data[12] << 8) | data[13]
     body = data[14:]
     if eth_type == ETH_IPV4 and len(body) >= 20 and body[0] >> 4 == 4:
-        return Packet(src, dst, eth_type, str(ipaddress.IPv4Address(body[12:16])),
-                      str(ipaddress.IPv4Address(body[16:20])), body[9])
+        return Packet(src, dst, eth_type, socket.inet_ntoa(body[12:16]),
+                      socket.inet_ntoa(body[16:20]), body[9])
     if eth_type == ETH_ARP and len(body) >= 28:
-        return Packet(src, dst, eth_type, str(ipaddress.IPv4Address(body[14:18])),
-                      str(ipaddress.IPv4Address(body[24:28])))
+        return Packet(src, dst, eth_type, socket.inet_ntoa(body[14:18]),
+                      socket.inet_ntoa(body[24:28]))
     return Packet(src, dst, eth_type)
 
 
