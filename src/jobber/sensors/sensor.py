@@ -89,5 +89,6 @@ class Sensor:
         if self.engine is None:
             return result, []
         verdicts = self.engine.observe(result)
-        tally.verdicts += len(verdicts)
+        if verdicts:  # most events complete none
+            tally.verdicts += len(verdicts)
         return result, verdicts
