@@ -11,11 +11,16 @@ and returns plain numbers. Every loop here is bounded twice: by a count and by a
   collected for at most ``wait`` seconds, then every socket closed.
 * ``ssh_brute_force`` — ``count`` logins as root with a key the target does not know
   (``ssh -o BatchMode=yes``): each one is a ``Failed publickey`` line in the target's auth log.
+* ``cpu_seconds`` / ``settle`` — how busy the run's own Jobber processes are (servers, provider,
+  controller, sensors: the Python processes whose command line names the run's folder), so the
+  throughput runs start only once they are quiet and each run's background load is on record.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import sys
 import time
@@ -150,3 +155,38 @@ def ssh_brute_force(net: Network, src: str, ip: str, count: int, key: Path,
         attempts += 1
         refused += "Permission denied" in done.stderr
     return BruteForce(started, time.time(), attempts, refused)
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(marker: str) -> float:
+    """CPU seconds used so far by the live Python processes whose command line contains
+    ``marker``."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if b"python" in Path(os.fsdecode(argv[0])).name.encode() and \
+                any(marker.encode() in a for a in argv):
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    return total
+
+
+def settle(marker: str, below: float = 0.15, window: float = 0.5,
+           seconds: float = 20.0) -> tuple[float, float]:
+    """Wait until those processes use less than ``below`` of one core over ``window`` seconds,
+    at most ``seconds``; returns (seconds waited, their last load in cores)."""
+    start = time.monotonic()
+    load = math.inf
+    while time.monotonic() - start < seconds:
+        before, t0 = cpu_seconds(marker), time.monotonic()
+        time.sleep(window)
+        load = (cpu_seconds(marker) - before) / (time.monotonic() - t0)
+        if load < below:
+            break
+    return time.monotonic() - start, load

@@ -64,7 +64,9 @@ def table(results: Results) -> str:
     ]
     lines = _grid(rows)
     lines += ["", f"INSPECT / DIRECT throughput: {_num(f.get('inspect_vs_direct'), 2)}   "
-              f"(target DIRECT ≥ 0.95 × no-Jobber: {_verdict(f.get('direct_vs_baseline'))})",
+              f"(target DIRECT ≥ 0.95 × no-Jobber: {_verdict(f.get('direct_vs_baseline'))}; "
+              f"per repeat {f.get('direct_vs_baseline_runs')}; Jobber processes ≤ "
+              f"{_num(f.get('background_during_runs_cores'), 2)} cores during the runs)",
               f"first packet, granted decision: {_num(f.get('setup_granted_ms'), 2)} ms;  "
               f"fresh introduction: {_num(f.get('setup_fresh_ms'), 2)} ms",
               "attack: first bad packet → attacker's traffic dropped at the switch: "
@@ -74,6 +76,9 @@ def table(results: Results) -> str:
               f"{_num(f.get('port_scan_to_revoked_s'), 2)} s;  scan ports open/refused/"
               f"silently dropped: {f.get('scan_open')}/{f.get('scan_refused')}/"
               f"{f.get('scan_silent')}",
+              "        recalled by the introducer: " + (", ".join(
+                  f"{k[7:-2].replace('_', '→')} after {_num(v, 2)} s" for k, v in f.items()
+                  if k.startswith("recall_")) or "none"),
               f"        honest DIRECT pair during the attack: "
               f"{_num(f.get('honest_during_attack_mbps'))} Mbit/s (capped at "
               f"{_num(f.get('honest_cap_mbps'), 0)})", ""]
@@ -152,12 +157,12 @@ def figure(results: Results, path: Path) -> Path:
         ax.step(xs, [y + 0.04 * (i - len(pairs) / 2) for y in ys], where="post", label=pair,
                 linewidth=2)
     for e in results.events():
-        if e["source"] == "runner" and e.get("kind") in ("attack", "deny"):
+        if e["source"] == "runner" and e.get("kind") in ("attack", "deny", "recall"):
             t = float(e["at"]) - results.started
-            ax.axvline(t, color="red" if e["kind"] == "attack" else "black", linestyle=":",
-                       linewidth=1)
-            ax.text(t, 2.25, str(e.get("label", "attack")) if e["kind"] == "attack" else
-                    "DENY flows",
+            color = {"attack": "red", "deny": "black", "recall": "purple"}[e["kind"]]
+            ax.axvline(t, color=color, linestyle=":", linewidth=1)
+            ax.text(t, 0.3 if e["kind"] == "recall" else 2.25,  # apart from "DENY flows"
+                    "DENY flows" if e["kind"] == "deny" else str(e.get("label", "")),
                     rotation=90, fontsize=7, va="bottom")
     ax.set_yticks([0, 1, 2], ["DIRECT", "INSPECT", "DENY"])
     ax.set_ylim(-0.4, 3.2)

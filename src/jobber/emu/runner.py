@@ -8,12 +8,15 @@ Phases, in one run on one bridge:
    tenants' servers (``/v1/local/interactions``); each server turns what its sensors saw into
    feedback (POS when nothing bad). That is the real path; the runner reports nothing itself.
 2. **Measurements** — ping and iperf3 on the no-Jobber pair (plain port-to-port flows), on a
-   DIRECT pair and on an INSPECT pair; the first packet's round trip with a granted decision
-   (the controller's cached grant) and with a fresh introduction.
+   DIRECT pair and on an INSPECT pair, once the Jobber processes are quiet, interleaved with the
+   order reversed every other repeat (DIRECT/no-Jobber is the median of each repeat's ratio);
+   the first packet's round trip with a granted decision (the controller's cached grant) and
+   with a fresh introduction.
 3. **Attack** — while an honest DIRECT pair runs iperf3, the attacker brute-forces SSH (the
    target's sshd log → its sensor → ``ssh-brute-force`` MED at the interaction's end → demoted)
    and then scans ports through the security stack (nftables drops and logs ``jb-scan`` /
-   ``jb-drop`` → ``port-scan`` HIGH → revoked → DENY).
+   ``jb-drop`` → ``port-scan`` HIGH → revoked → DENY). The HIGH feedback reaches the
+   introducer, which recalls the attacker's other connections (demoted to INSPECT).
 4. **Outcomes** — each pair's final status on the target's server, the decision timeline from
    every server, and what is left on the machine after ``close`` (nothing, or it says what).
 
@@ -123,6 +126,10 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _median(values: list[float]) -> float | None:
+    return sorted(values)[len(values) // 2] if values else None
+
+
 def _mbps(value: object) -> str:
     return f"{value:,.0f}" if isinstance(value, float) else "-"
 
@@ -201,32 +208,46 @@ class Phases:
             if label != "baseline":
                 enforced[label] = self.dc.pair_decision(*self.tenants(src, dst))
         runs: dict[str, list[float]] = {label: [] for label in paths}
+        # The Jobber servers digest the rounds for some seconds after the last one (on two cores
+        # that took ~70 % of a core away from whichever path ran then): start when they are quiet
+        marker = str(self.dc.folder)
+        waited, load = probes.settle(marker)
+        fig["settle_s"], fig["background_before_cores"] = round(waited, 1), round(load, 2)
         # a slow ping keeps each pair's flows alive, so the measurements are one interaction
         # per pair (a newcomer must not earn trust from the measuring itself)
         keep = m.repeats * len(paths) * (m.iperf_seconds + 2) + 5
         alive = [net.spawn(["ping", "-n", "-q", "-i", "0.5", "-c", str(int(keep / 0.5)),
                             self.ip(dst)], self.dc.folder / f"keepalive-{src}.log",
                            ns=net.ns(src)) for src, dst in (m.direct, m.inspect)]
-        for _ in range(m.repeats):  # interleaved, so drift on a shared machine hits all alike
-            for label, (src, dst) in paths.items():
-                got = probes.iperf3(net, src, self.ip(dst), m.iperf_seconds)
-                if got is not None:
-                    runs[label].append(got)
+        ratios, busy, order = [], [], list(paths.items())
+        for r in range(m.repeats):  # interleaved, the order reversed every other repeat, so
+            # DIRECT always runs next to the baseline and drift on a shared machine hits both
+            got: dict[str, float] = {}
+            for label, (src, dst) in order if r % 2 == 0 else order[::-1]:
+                used, t0 = probes.cpu_seconds(marker), time.monotonic()
+                value = probes.iperf3(net, src, self.ip(dst), m.iperf_seconds)
+                busy.append((probes.cpu_seconds(marker) - used) / (time.monotonic() - t0))
+                if value is not None:
+                    runs[label].append(value)
+                    got[label] = value
+            if "baseline" in got and "direct" in got:
+                ratios.append(got["direct"] / got["baseline"])
         for process in alive:
             net.stop(process)
         for label, values in runs.items():
-            fig[f"throughput_{label}_mbps"] = sorted(values)[len(values) // 2] if values \
-                else None
+            fig[f"throughput_{label}_mbps"] = _median(values)
         fig["iperf_runs"] = m.repeats
         fig["enforced_direct"], fig["enforced_inspect"] = enforced["direct"], enforced["inspect"]
+        fig["direct_vs_baseline_runs"] = " ".join(f"{x:.2f}" for x in ratios)
+        fig["background_during_runs_cores"] = round(max(busy), 2) if busy else None
         b, d, i = (fig.get(f"throughput_{k}_mbps") for k in ("baseline", "direct", "inspect"))
-        fig["direct_vs_baseline"] = d / b if isinstance(d, float) and isinstance(b, float) \
-            and b else None
+        fig["direct_vs_baseline"] = _median(ratios)  # paired: each repeat's two adjacent runs
         fig["inspect_vs_direct"] = i / d if isinstance(i, float) and isinstance(d, float) \
             and d else None
         self.mark(f"measured: first packet {granted} ms granted, {fresh} ms fresh "
                   f"({'→'.join(fresh_pair or ())}); median of {m.repeats} iperf3 runs: "
-                  f"no-Jobber {_mbps(b)}, DIRECT {_mbps(d)}, INSPECT {_mbps(i)} Mbit/s",
+                  f"no-Jobber {_mbps(b)}, DIRECT {_mbps(d)}, INSPECT {_mbps(i)} Mbit/s; "
+                  f"DIRECT/no-Jobber per repeat {fig['direct_vs_baseline_runs']}",
                   kind="measure")
 
     def fresh_pair(self) -> tuple[str, str] | None:
@@ -282,6 +303,7 @@ class Phases:
             fig[f"{key_name}_to_{(status or 'nothing').lower()}_s"] = \
                 at - t0 if at is not None else None
             self.mark(f"{attack.kind}: {pair[1]}'s server holds {pair[0]} {status}", kind="verdict")
+        self.recalls()
         att = self.topo.attacks[-1]
         deny_at = self.wait_deny(att.src, att.dst)
         fig["first_bad_to_drop_s"] = deny_at - first_bad if deny_at and first_bad else None
@@ -290,6 +312,26 @@ class Phases:
         honest.join(30)
 
         fig["honest_during_attack_mbps"], fig["honest_cap_mbps"] = background.get("mbps"), 1000.0
+
+    def spared(self) -> list[tuple[str, str]]:
+        """The attackers' tenant pairs that no attack targets: their introducer recalls them."""
+        attacked = {self.tenants(a.src, a.dst) for a in self.topo.attacks}
+        return sorted({p for t in self.topo.talks if (p := self.tenants(t.src, t.dst))
+                       not in attacked and self.topo.role_of(t.src) is Role.ATTACKER})
+
+    def recalls(self) -> None:
+        """The attacker's other connections, demoted by their introducer's recall (HIGH feedback
+        always recalls; a lone MED against a firm good view is taken for slander)."""
+        started = next((float(e["at"]) for e in self.results.timeline
+                        if e.get("kind") == "attack"), time.time())
+        for pair in self.spared():
+            status, at = self.wait_status(pair, ("DEMOTED", "REVOKED"), seconds=15.0)
+            held = self.dc.status(*pair) or {}
+            self.results.figures[f"recall_{pair[0]}_{pair[1]}_s"] = \
+                at - started if at is not None else None
+            self.mark(f"recall: {pair[1]}'s server holds {pair[0]} {status} "
+                      f"({held.get('reason') or 'no reason'})", kind="recall",
+                      label=f"{pair[0]}→{pair[1]} recalled")
 
     def wait_status(self, pair: tuple[str, str], want: tuple[str, ...],
                     seconds: float = 25.0) -> tuple[str | None, float | None]:
@@ -315,11 +357,13 @@ class Phases:
 
     def outcomes(self) -> None:
         expected = {Role.HONEST: "DIRECT", Role.NEWCOMER: "INSPECT", Role.ATTACKER: "DENY"}
+        spared = self.spared()
         for talk in self.topo.talks:
             src, dst = self.tenants(talk.src, talk.dst)
             held = self.dc.status(src, dst)
             role = self.topo.tenant(src).role
-            self.results.outcomes[f"{src}→{dst}"] = {
-                "role": role.value, "expected": expected[role],
+            self.results.outcomes[f"{src}→{dst}"] = {  # recalled: back to INSPECT, not revoked
+                "role": role.value, "expected": "INSPECT" if (src, dst) in spared
+                else expected[role],
                 "decision": held["decision"] if held else None,
                 "status": held["status"] if held else None}
