@@ -2,7 +2,8 @@
 vSwitch (userspace), an nftables security stack, real Jobber servers, sensors and controller.
 
 Asserts the outcomes the scenario is built to show — honest pairs DIRECT, the newcomer INSPECT,
-the attacker DENY after its attack — and that nothing is left behind: no namespace, link,
+the attacker DENY after its attack on charlie and its other connection (with alpha) recalled by
+the introducer — and that nothing is left behind: no namespace, link,
 process or folder of the run, also when it is stopped half-way by SIGTERM. Without root or the
 tools (``make emulate-deps``) it skips, naming the reason; as root in CI it runs.
 """
@@ -54,13 +55,22 @@ def test_the_short_scenario_shows_trust_probation_and_isolation(tmp_path: Path) 
     assert outcomes["delta→alpha"]["decision"] == "INSPECT", outcomes
     assert outcomes["mallory→charlie"]["decision"] == "DENY", outcomes
     assert outcomes["mallory→charlie"]["status"] == "REVOKED"
+    # the introducer (the provider) recalls mallory's other connection on the HIGH report
+    assert outcomes["mallory→alpha"]["decision"] == "INSPECT", outcomes
+    assert outcomes["mallory→alpha"]["status"] == "DEMOTED", outcomes
+    recalled = [e["text"] for e in results.timeline if e.get("requester") == "mallory"
+                and e.get("target") == "alpha" and e.get("status") == "DEMOTED"]
+    assert any("recalled by" in t for t in recalled), recalled
+    assert isinstance(results.figures["recall_mallory_alpha_s"], float)
     f = results.figures
     assert f["enforced_direct"] == "DIRECT" and f["enforced_inspect"] == "INSPECT", f
     assert f["first_bad_to_drop_s"] is not None and f["attacker_reaches_target_after"] is False
     for key in ("throughput_baseline_mbps", "throughput_direct_mbps", "throughput_inspect_mbps",
                 "rtt_direct_ms", "setup_granted_ms", "setup_fresh_ms"):
-        assert isinstance(f[key], float) and f[key] > 0, (key, f)
-    statuses = [e["status"] for e in results.timeline if e.get("requester") == "mallory"]
+        value = f[key]
+        assert isinstance(value, float) and value > 0, (key, f)
+    statuses = [e["status"] for e in results.timeline if e.get("requester") == "mallory"
+                and e.get("target") == "charlie"]
     assert "TRUSTED" in statuses and statuses[-1] == "REVOKED", statuses
     assert results.ok and results.leftovers == []
     assert leftovers(tag[1]) == []
