@@ -346,6 +346,16 @@ def _provider_routes(app: FastAPI, runtime: Callable[[Request], Runtime],
         await rt.store_call(rt.store.put, "registry", body.tenant, record)
         return {"registered": body.tenant}
 
+    @app.get("/v1/registry", tags=["provider"])
+    async def registry_all(request: Request) -> dict[str, list[dict[str, str]]]:
+        """Every registered tenant's URL and public key (servers keep a copy)."""
+        rt = runtime(request)
+        records = [json.loads(raw) for _t, raw in await rt.store_call(rt.store.items,
+                                                                      "registry")]
+        records.append({"tenant": PROVIDER, "public_key": rt.key.public_b64,
+                        "url": rt.settings.url or ""})
+        return {"tenants": records}
+
     @app.get("/v1/registry/{tenant}", tags=["provider"])
     async def registry(tenant: str, request: Request) -> dict[str, str]:
         rt = runtime(request)

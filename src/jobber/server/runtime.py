@@ -191,6 +191,7 @@ class Runtime:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.replay)
+        await self.registry.prefetch()
         self._tasks = [asyncio.create_task(self._deliver_forever()),
                        asyncio.create_task(self._tick_forever())]
         self._wake.set()
@@ -466,6 +467,7 @@ class Runtime:
         while True:
             await asyncio.sleep(self.settings.epoch_seconds)
             await self.submit(Tick())
+            await self.registry.prefetch()  # tenants registered since, and changed keys
             # Nonces older than the clock window can never be replayed: forget them.
             await self.store_call(self.store.purge_nonces, self.clock())
 
