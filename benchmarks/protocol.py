@@ -58,43 +58,46 @@ def _trust(client: httpx.Client, c: Cluster, requester: str, target: str) -> str
     return str(conn)
 
 
+PLANS = {  # label → (mode, requester, introducers)
+    "0 introducers (provider), sequential": ("sequential", "r0", []),
+    "1 introducer, sequential": ("sequential", "r1", ["i2"]),
+    "2 introducers, sequential": ("sequential", "r2", ["i1", "i2"]),
+    "1 introducer, chain": ("chain", "r1c", ["i2"]),
+    "2 introducers, chain": ("chain", "r2c", ["i1", "i2"]),
+}
+
+
 def introductions(samples: int, folder: Path) -> dict[str, Any]:
-    targets = [f"x{i}" for i in range(5 * samples)]  # a fresh target for every sample
-    names = ["r0", "r1", "r2", "i1", "i2", *targets]
+    """Each sample is a new connection to a target no requester of that plan has met yet; every
+    tenant runs in its own process, as separate tenants' servers do."""
+    targets = [f"x{i}" for i in range(samples)]
+    requesters = sorted({requester for _mode, requester, _path in PLANS.values()})
+    names = [*requesters, "i1", "i2", *targets]
     policy = {"P_max": 10_000}  # r0 asks the provider for every sample
     results: dict[str, Any] = {}
-    with Cluster(folder / "intro", names, processes=2, policy=policy) as c, \
+    with Cluster(folder / "intro", names, processes=0, policy=policy) as c, \
             httpx.Client() as client:
         _trust(client, c, "i1", "i2")
-        _trust(client, c, "r2", "i1")
-        _trust(client, c, "r1", "i2")
+        for requester in ("r1", "r1c"):
+            _trust(client, c, requester, "i2")
+        for requester in ("r2", "r2c"):
+            _trust(client, c, requester, "i1")
         for x in targets:
             _trust(client, c, x, "i2")
-        plans = {"0 introducers (provider)": ("r0", []), "1 introducer": ("r1", ["i2"]),
-                 "2 introducers": ("r2", ["i1", "i2"])}
-        pool = iter(targets)
-        for mode in ("sequential", "chain"):
-            for label, (requester, path) in plans.items():
-                if mode == "chain" and not path:
-                    continue
-                times = []
-                for _ in range(samples):
-                    target = next(pool)
-                    started = time.perf_counter()
-                    grant = _post(client, c.members[requester], "/v1/local/connect",  # type: ignore[index]
-                                  {"target": target, "path": path, "mode": mode,
-                                   "timeout": 30})
-                    times.append(time.perf_counter() - started)
-                    assert grant["status"] is not None, grant
-                if times:
-                    key = f"{label}, {mode}"
-                    results[key] = {"samples": len(times),
-                                    "p50_ms": 1000 * _quantile(times, 0.5),
-                                    "p99_ms": 1000 * _quantile(times, 0.99),
-                                    "mean_ms": 1000 * statistics.fmean(times)}
-                    print(f"  introduction {key:<38} p50 {results[key]['p50_ms']:6.2f} ms  "
-                          f"p99 {results[key]['p99_ms']:6.2f} ms  ({len(times)} samples)",
-                          flush=True)
+        for label, (mode, requester, path) in PLANS.items():
+            times = []
+            for target in targets:
+                started = time.perf_counter()
+                grant = _post(client, c.members[requester], "/v1/local/connect",  # type: ignore[index]
+                              {"target": target, "path": path, "mode": mode, "timeout": 30})
+                times.append(time.perf_counter() - started)
+                assert grant["status"] is not None, grant
+            results[label] = {"samples": len(times),
+                              "p50_ms": 1000 * _quantile(times, 0.5),
+                              "p99_ms": 1000 * _quantile(times, 0.99),
+                              "mean_ms": 1000 * statistics.fmean(times)}
+            print(f"  introduction {label:<38} p50 {results[label]['p50_ms']:6.2f} ms  "
+                  f"p99 {results[label]['p99_ms']:6.2f} ms  ({len(times)} samples)", flush=True)
     return results
 
 
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    samples, total = (12, 600) if args.quick else (40, 3000)
+    samples, total = (10, 600) if args.quick else (30, 3000)
     with tempfile.TemporaryDirectory(prefix="jb-bench-") as tmp:
         folder = Path(tmp)
         print("introduction latency over loopback (signed, durable):")
