@@ -41,6 +41,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -407,6 +408,7 @@ def main() -> None:
     finally:
         stop(plain)
         pool.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)  # kept (logs) only when the run failed
     report(results, args.json)
 
 
