@@ -196,26 +196,16 @@ class _RuleState:
             self.evict(now)
         return group
 
-    def add_distinct(self, values: dict[AttrValue, float], event: Event) -> int:
-        if self.attribute is not None:
-            value = event.attributes.get(self.attribute)
-        else:
-            assert self.value_of is not None
-            value = self.value_of(event)
-        if value is None:
-            return 0
-        now = event.time
-        seen = values.get(value)
-        if seen is None or now > seen:
-            values[value] = now
+    def settle(self, values: dict[AttrValue, float], now: float) -> int:
+        """A distinct-values window that holds ``count`` values or more: drop the stale ones,
+        and if ``count`` remain, empty it and return how many fired (else 0)."""
+        start = now - self.within
+        for stale in [key for key, seen in values.items() if seen < start]:
+            del values[stale]
         if len(values) >= self.count:
-            start = now - self.within
-            for stale in [key for key, seen in values.items() if seen < start]:
-                del values[stale]
-            if len(values) >= self.count:
-                fired = len(values)
-                values.clear()
-                return fired
+            fired = len(values)
+            values.clear()
+            return fired
         return 0
 
     def forget(self, key: str) -> None:
@@ -333,18 +323,24 @@ class RuleEngine:
                     times.clear()
                     fired = state.count
                 elif group.values is not None:
+                    # A count of distinct values: record the event's value, inline; only a
+                    # window that reaches ``count`` calls ``settle`` (purge, maybe fire). A
+                    # window holding stale values from earlier sessions reaches it often, so
+                    # the test is on the window itself, not on the value being new.
                     window = group.values
                     attribute = state.attribute
-                    # ``add_distinct``, inlined while this event cannot reach the threshold
-                    # (one value more still leaves fewer than ``count``): record its value only.
-                    if attribute is not None and len(window) + 1 < state.count:
+                    if attribute is not None:
                         value = event.attributes.get(attribute)
-                        if value is not None:
-                            seen = window.get(value)
-                            if seen is None or now > seen:
-                                window[value] = now
+                    else:
+                        value = state.value_of(event)  # type: ignore[misc]  # distinct: set
+                    if value is None:
                         continue
-                    fired = state.add_distinct(window, event)
+                    seen = window.get(value)
+                    if seen is None or now > seen:
+                        window[value] = now
+                    if len(window) < state.count:
+                        continue
+                    fired = state.settle(window, now)
                     if not fired:
                         continue
                 else:
