@@ -5,8 +5,11 @@ signatures on every message), driven over HTTP on 127.0.0.1:
 
 * introduction latency (p50, p99) through zero (the provider), one and two introducers, each
   sample a new connection to a fresh target, in sequential mode and in chain mode;
-* durable feedback values per second on one server (acknowledged only once written), with the
-  store on SQLite (NORMAL, the default), SQLite with ``synchronous=full``, and PostgreSQL
+* durable feedback messages per second on one server (acknowledged only once written): signed
+  ``Feedback`` messages received by an introducer from the connections' endpoints, batched as
+  peers send them when they pile up; and, beside it, feedback values posted by the tenant's own
+  sensors (``/v1/local/observe``, one request each, each also sent on to the introducer). The
+  store is SQLite (NORMAL, the default), SQLite with ``synchronous=full``, and PostgreSQL
   (when ``JOBBER_TEST_PG_URL`` names one, as ``make pg`` writes it), side by side in one run.
 
 ``--quick`` takes fewer samples (under a minute); ``--json`` prints one JSON object last.
@@ -30,6 +33,9 @@ import httpx
 import sqlalchemy as sa
 
 from jobber.server.cluster import Cluster, Member
+from jobber.server.wire import KeyPair, seal
+from jobber.trust.messages import Feedback
+from jobber.types import ConnectionId, InteractionId, Severity, TenantId
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -129,6 +135,53 @@ async def _feedback_rate(member: Member, conn: str, total: int, concurrency: int
     return total / elapsed
 
 
+def _introduced(client: httpx.Client, c: Cluster, pairs: int) -> list[tuple[str, str, str]]:
+    """``pairs`` connections e_k → f_k that the introducer ``i`` made: (connection, e, f)."""
+    made = []
+    for k in range(pairs):
+        e, f = f"e{k}", f"f{k}"
+        _trust(client, c, e, "i")  # i rates e (it may vouch for it) and e rates i
+        _trust(client, c, f, "i")  # f rates i (it weighs i's vouch) and i rates f
+        grant = _post(client, c.members[e], "/v1/local/connect",  # type: ignore[index]
+                      {"target": f, "path": ["i"], "timeout": 30})
+        assert grant["path"] == ["i"], grant
+        made.append((str(grant["connection"]), e, f))
+    return made
+
+
+async def _messages_rate(c: Cluster, made: list[tuple[str, str, str]], total: int,
+                         batch: int, concurrency: int) -> float:
+    """Signed Feedback messages from the endpoints to their introducer, as peers send them:
+    batched when they pile up. Each is verified, checked and written before its answer."""
+    keys = {t: KeyPair.load(c.folder / f"{t}.key") for _cid, e, f in made for t in (e, f)}
+    introducer = c.members[TenantId("i")]
+    plan: list[bytes] = []
+    for n in range(total):
+        cid, e, f = made[n % len(made)]
+        reporter, subject = (e, f) if n % 2 == 0 else (f, e)
+        plan.append(seal(Feedback(TenantId(reporter), TenantId("i"), ConnectionId(cid),
+                                  InteractionId(f"m{n}"), TenantId(reporter), TenantId(subject),
+                                  Severity.POS, 1), keys[reporter], time.time()))
+    batches = [plan[i:i + batch] for i in range(0, len(plan), batch)]
+    accepted = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal accepted
+        while batches:
+            body = b"\n".join(batches.pop())
+            response = await client.post(f"{introducer.url}/v1/messages/batch", content=body,
+                                         timeout=60)
+            response.raise_for_status()
+            accepted += sum(r["status"] == 202 for r in response.json()["results"])
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    assert accepted == total, f"only {accepted} of {total} accepted"
+    return total / elapsed
+
+
 def feedback(total: int, folder: Path) -> dict[str, Any]:
     stores = {"sqlite": f"sqlite:///{folder / 'fb-normal.db'}",
               "sqlite-full": f"sqlite:///{folder / 'fb-full.db'}?synchronous=full"}
@@ -145,8 +198,19 @@ def feedback(total: int, folder: Path) -> dict[str, Any]:
             name = f"f-{kind}"
             conn = _trust(client, c, "peer", name)
             rate = asyncio.run(_feedback_rate(c.members[name], conn, total, 8))  # type: ignore[index]
-            results[kind] = {"feedback_per_s": rate}
-            print(f"  durable feedback on {kind:<12} {rate:8.0f}/s", flush=True)
+            results[kind] = {"local_feedback_per_s": rate}
+            print(f"  sensor feedback (POST /v1/local/observe) on {kind:<12} {rate:8.0f}/s",
+                  flush=True)
+    for kind, url in stores.items():  # the protocol: an introducer receiving Feedback messages
+        names = ["i", *(f"{x}{k}" for k in range(4) for x in "ef")]
+        own = url.replace(".db", "-msgs.db")  # SQLite: a file of its own
+        with Cluster(folder / f"msgs-{kind}", names, processes=2,
+                     store_urls={"i": own}) as c, httpx.Client() as client:
+            made = _introduced(client, c, 4)
+            rate = asyncio.run(_messages_rate(c, made, 2 * total, 64, 4))
+        results[kind]["feedback_per_s"] = rate
+        print(f"  Feedback messages received by an introducer on {kind:<12} {rate:8.0f}/s "
+              "(signed, batched, durable)", flush=True)
     if "postgresql" not in results:
         print("  (PostgreSQL skipped: set JOBBER_TEST_PG_URL, e.g. make pg)")
     else:
@@ -190,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         print("durable feedback, 8 concurrent clients, one server:")
         fb = feedback(total, folder)
     ratios = {"sqlite_over_sqlite_full": fb["sqlite"]["feedback_per_s"]
-              / fb["sqlite-full"]["feedback_per_s"]}
+              / fb["sqlite-full"]["feedback_per_s"],
+              "messages_over_local_feedback_sqlite": fb["sqlite"]["feedback_per_s"]
+              / fb["sqlite"]["local_feedback_per_s"]}
     if "postgresql" in fb:
         ratios["sqlite_over_postgresql"] = (fb["sqlite"]["feedback_per_s"]
                                             / fb["postgresql"]["feedback_per_s"])
