@@ -59,6 +59,7 @@ from jobber.trust.messages import (
     Mode,
     Observe,
     Send,
+    StatusNotice,
     Tick,
     Ticket,
 )
@@ -74,6 +75,8 @@ _T = TypeVar("_T")
 
 RECENT = 500
 BATCH_MESSAGES = 64
+BOOKKEEPING_DELAY = 0.05
+"""Seconds notices that are not on anyone's critical path wait, to batch and to yield."""
 """Messages one POST to a peer may carry."""
 """How many recent decisions and feedback values the operator API keeps."""
 
@@ -156,6 +159,7 @@ class Runtime:
         self._failed: set[int] = set()  # event seqs with a message that did not get through
         self._queues: dict[TenantId, list[tuple[int, Message]]] = {}  # recipient → to send
         self._senders: dict[TenantId, asyncio.Task[None]] = {}
+        self._urgent: dict[TenantId, asyncio.Event] = {}  # wakes a sender holding notices back
         self._tasks: list[asyncio.Task[None]] = []
         self.replayed = 0
 
@@ -394,10 +398,20 @@ class Runtime:
             self._queues.setdefault(recipient, []).append((seq, message))
             if recipient not in self._senders:
                 self._senders[recipient] = asyncio.create_task(self._drain(recipient))
+            elif recipient in self._urgent and not _is_bookkeeping(message):
+                self._urgent[recipient].set()
 
     async def _drain(self, recipient: TenantId) -> None:
         queue = self._queues[recipient]
         try:
+            if all(_is_bookkeeping(m) for _seq, m in queue):
+                # Bookkeeping for the directory and the provider's probations: let the
+                # introduction's own messages go first, and let these gather into one batch —
+                # unless something urgent for the same recipient joins the queue meanwhile.
+                urgent = self._urgent[recipient] = asyncio.Event()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(urgent.wait(), BOOKKEEPING_DELAY)
+                del self._urgent[recipient]
             while queue:
                 batch, queue[:] = queue[:BATCH_MESSAGES], queue[BATCH_MESSAGES:]
                 delivered = await self._deliver_batch(recipient, [m for _, m in batch])
@@ -470,6 +484,10 @@ class Runtime:
             await self.registry.prefetch()  # tenants registered since, and changed keys
             # Nonces older than the clock window can never be replayed: forget them.
             await self.store_call(self.store.purge_nonces, self.clock())
+
+
+def _is_bookkeeping(message: Message) -> bool:
+    return isinstance(message, LinkNotice | StatusNotice)
 
 
 def _payload(message: Message) -> bytes:
