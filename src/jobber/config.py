@@ -125,11 +125,12 @@ def load_config(path: str | Path) -> ServerSettings:
     try:
         model = ProviderFile(**raw) if raw.get("role") == "provider" else TenantFile(**raw)
     except ValidationError as exc:
-        raise ConfigError(_explain(source, exc)) from None
+        raise ConfigError(explain(source, exc)) from None
     return _settings(source, model)
 
 
-def _explain(source: Path, exc: ValidationError) -> str:
+def explain(source: str | Path, exc: ValidationError) -> str:
+    """One line per problem in a config-like file: ``FILE: key.path: what is wrong``."""
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "(file)"

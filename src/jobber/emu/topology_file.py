@@ -36,6 +36,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from jobber.config import explain
 from jobber.emu.topology import (
     Attack,
     AttackKind,
@@ -164,12 +165,7 @@ def parse_topology(raw: Any, source: str = "<topology>") -> Topology:
     try:
         model = TopologyFile.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(file)"
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"{source}: {where}: {msg}")
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(explain(source, exc)) from None
     try:
         return check(to_topology(model))
     except ConfigError as exc:

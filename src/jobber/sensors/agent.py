@@ -35,6 +35,7 @@ import httpx
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from jobber.config import explain
 from jobber.errors import ConfigError
 from jobber.sensors.event import Event, SensorError
 from jobber.sensors.follow.syslog import SyslogListener
@@ -91,10 +92,7 @@ def load_agent_config(path: str | Path) -> AgentConfig:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{source}: cannot read: {exc}") from None
     except ValidationError as exc:
-        lines = [f"{source}: {'.'.join(map(str, e['loc'])) or '(file)'}: "
-                 f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
-                 for e in exc.errors()]
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(explain(source, exc)) from None
     base = source.parent
     token = model.token
     if model.token_file:

@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jobber.client.negotiator import Access
+from jobber.config import explain
 from jobber.enforce.openflow.hosts import Tenancy
 from jobber.enforce.openflow.layout import Middlebox, Settings
 from jobber.errors import ConfigError
@@ -135,12 +136,7 @@ def load_controller_config(path: str | Path) -> ControllerSettings:
     try:
         model = ControllerFile(**raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(file)"
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"{source}: {where}: {msg}")
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(explain(source, exc)) from None
     return _settings(source, model)
 
 
