@@ -33,8 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
+from jobber.server.courier import BATCH_MESSAGES
 from jobber.server.peers import HttpTransport, Transport
-from jobber.server.runtime import BATCH_MESSAGES, Decided, Refused, Runtime
+from jobber.server.runtime import Decided, Refused, Runtime
 from jobber.server.sensing import MAX_BATCH
 from jobber.server.store import Store, StoreError, open_store
 from jobber.server.wire import KeyPair, WireError, encode_ticket

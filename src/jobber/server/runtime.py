@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
 from jobber.sensors.feedback import VerdictLog
+from jobber.server.courier import Courier
 from jobber.server.directory import Directory
 from jobber.server.peers import PeerUnavailable, Registry, Transport
 from jobber.server.sensing import SensorHub
@@ -40,7 +41,6 @@ from jobber.server.wire import (
     WireError,
     decode_message,
     encode_message,
-    seal,
     sign_ticket,
 )
 from jobber.trust.ledger import Ledger
@@ -59,7 +59,6 @@ from jobber.trust.messages import (
     Mode,
     Observe,
     Send,
-    StatusNotice,
     Tick,
     Ticket,
 )
@@ -74,10 +73,6 @@ class Refused(ProtocolError):
 _T = TypeVar("_T")
 
 RECENT = 500
-BATCH_MESSAGES = 64
-BOOKKEEPING_DELAY = 0.05
-"""Seconds notices that are not on anyone's critical path wait, to batch and to yield."""
-"""Messages one POST to a peer may carry."""
 """How many recent decisions and feedback values the operator API keeps."""
 
 
@@ -154,12 +149,9 @@ class Runtime:
         self.tickets: dict[ConnectionId, tuple[Ticket, str]] = {}  # granted or received
         self._link_refused = False
         self._reported_live: dict[ConnectionId, bool] = {}  # what the directory was told
-        self._wake = asyncio.Event()
-        self._in_flight: dict[int, int] = {}  # event seq → its messages still being sent
-        self._failed: set[int] = set()  # event seqs with a message that did not get through
-        self._queues: dict[TenantId, list[tuple[int, Message]]] = {}  # recipient → to send
-        self._senders: dict[TenantId, asyncio.Task[None]] = {}
-        self._urgent: dict[TenantId, asyncio.Event] = {}  # wakes a sender holding notices back
+        self.courier = Courier(self.me, key, store, self.registry, transport,
+                               timeout=settings.timeout, clock=clock, store_call=self.store_call,
+                               count=self._count)
         self._tasks: list[asyncio.Task[None]] = []
         self.replayed = 0
 
@@ -196,9 +188,8 @@ class Runtime:
     async def start(self) -> None:
         await asyncio.to_thread(self.replay)
         await self.registry.prefetch()
-        self._tasks = [asyncio.create_task(self._deliver_forever()),
+        self._tasks = [asyncio.create_task(self.courier.retry_forever()),
                        asyncio.create_task(self._tick_forever())]
-        self._wake.set()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -234,7 +225,7 @@ class Runtime:
         if messages:
             # Deliver at once from memory; the outbox row is only the safety net for a crash
             # or a failed delivery, which the background loop retries.
-            self._enqueue(seq, messages)
+            self.courier.send(seq, messages)
         self._count(f"events_{kind}")
         return effects
 
@@ -363,119 +354,12 @@ class Runtime:
     def _count(self, name: str) -> None:
         self.counters[name] = self.counters.get(name, 0) + 1
 
-    # --- delivery -----------------------------------------------------------------------------
-
-    async def _deliver_forever(self) -> None:
-        backoff = 0.05
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                retry = await self.deliver_pending()
-            except Exception:  # a store or peer failure must not kill delivery for good
-                retry = True
-                self._count("delivery_errors")
-            if retry:
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                self._wake.set()
-            else:
-                backoff = 0.05
-
     async def store_call(self, call: Callable[..., _T], *args: Any) -> _T:
         """Run a store call: in the loop for SQLite (well under a millisecond, and a thread hop
         would double it), in a worker thread for a networked database."""
         if getattr(self.store, "is_sqlite", False):
             return call(*args)
         return await asyncio.to_thread(call, *args)
-
-    def _enqueue(self, seq: int, messages: list[Message]) -> None:
-        """Queue messages per recipient; one sender task per recipient drains its queue, so
-        messages that pile up while a request is under way go together in one batch."""
-        self._in_flight[seq] = self._in_flight.get(seq, 0) + len(messages)
-        for message in messages:
-            recipient = message.recipient
-            self._queues.setdefault(recipient, []).append((seq, message))
-            if recipient not in self._senders:
-                self._senders[recipient] = asyncio.create_task(self._drain(recipient))
-            elif recipient in self._urgent and not _is_bookkeeping(message):
-                self._urgent[recipient].set()
-
-    async def _drain(self, recipient: TenantId) -> None:
-        queue = self._queues[recipient]
-        try:
-            if all(_is_bookkeeping(m) for _seq, m in queue):
-                # Bookkeeping for the directory and the provider's probations: let the
-                # introduction's own messages go first, and let these gather into one batch —
-                # unless something urgent for the same recipient joins the queue meanwhile.
-                urgent = self._urgent[recipient] = asyncio.Event()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(urgent.wait(), BOOKKEEPING_DELAY)
-                del self._urgent[recipient]
-            while queue:
-                batch, queue[:] = queue[:BATCH_MESSAGES], queue[BATCH_MESSAGES:]
-                delivered = await self._deliver_batch(recipient, [m for _, m in batch])
-                for seq, _message in batch:
-                    if not delivered:
-                        self._failed.add(seq)
-                    left = self._in_flight[seq] - 1
-                    if left:
-                        self._in_flight[seq] = left
-                        continue
-                    del self._in_flight[seq]
-                    if seq in self._failed:
-                        self._failed.discard(seq)
-                        self._wake.set()  # the outbox keeps it: the retry loop takes over
-                    else:
-                        await self.store_call(self.store.mark_event_delivered, self.me, seq)
-        finally:
-            del self._senders[recipient]
-            if not queue:
-                del self._queues[recipient]
-
-    async def deliver_pending(self) -> bool:
-        """Deliver what the outbox still holds once; return True if something must be retried."""
-        items = await self.store_call(self.store.pending_outbox, self.me)
-        items = [i for i in items if i.event_seq not in self._in_flight]  # not twice at once
-        if not items:
-            return False
-        results = await asyncio.gather(*(self._deliver_batch(TenantId(i.recipient),
-                                                             [_message(i.payload)])
-                                         for i in items))
-        done = [i.id for i, ok in zip(items, results, strict=True) if ok]
-        failed = [i.id for i, ok in zip(items, results, strict=True) if not ok]
-        if done:
-            await self.store_call(self.store.mark_delivered, done)
-        for item_id in failed:
-            await self.store_call(self.store.mark_attempt, item_id)
-        return bool(failed)
-
-    async def _deliver_batch(self, recipient: TenantId, messages: list[Message]) -> bool:
-        """Deliver messages to one recipient: one POST (``/v1/messages`` for one,
-        ``/v1/messages/batch`` for several, one signed envelope per line). True when they got
-        an answer that settles them (accepted or refused); False when they must be retried."""
-        try:
-            peer = await self.registry.resolve(recipient)
-        except PeerUnavailable:
-            self._count("delivery_unreachable")
-            return False
-        if peer is None:
-            self._count("delivery_unknown_recipient")
-            return True  # nobody to deliver to: drop it (counted)
-        now = self.clock()
-        sealed = [seal(m, self.key, now) for m in messages]
-        path = "/v1/messages" if len(sealed) == 1 else "/v1/messages/batch"
-        try:
-            status, _ = await self.transport.post(f"{peer.url}{path}", b"\n".join(sealed),
-                                                  timeout=self.settings.timeout)
-        except PeerUnavailable:
-            self._count("delivery_unreachable")
-            return False
-        if status >= 500:
-            return False
-        if status >= 400:
-            self._count("delivery_refused")
-        return True
 
     async def _tick_forever(self) -> None:
         while True:
@@ -486,17 +370,9 @@ class Runtime:
             await self.store_call(self.store.purge_nonces, self.clock())
 
 
-def _is_bookkeeping(message: Message) -> bool:
-    return isinstance(message, LinkNotice | StatusNotice)
-
-
 def _payload(message: Message) -> bytes:
     return json.dumps(encode_message(message)).encode()
 
-
-def _message(payload: bytes) -> Message:
-    body = json.loads(payload)
-    return decode_message(body["type"], body["body"])
 
 
 def _sender_of(raw: bytes) -> TenantId | None:
