@@ -34,7 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
 from jobber.server.courier import BATCH_MESSAGES
-from jobber.server.peers import HttpTransport, Transport
+from jobber.server.http import LeanTransport
+from jobber.server.peers import Transport
 from jobber.server.runtime import Decided, Refused, Runtime
 from jobber.server.sensing import MAX_BATCH
 from jobber.server.store import Store, StoreError, open_store
@@ -88,7 +89,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
         the_store: Store = (store if store is not None
                             else await asyncio.to_thread(open_store, settings.store_url))
         the_key = key or KeyPair.load(settings.key_file)
-        the_transport = transport or HttpTransport()
+        the_transport = transport or LeanTransport()
         runtime = Runtime(settings, the_key, the_store, the_transport, clock=clock)
         if settings.is_provider:
             _load_registry(runtime)

@@ -1,15 +1,16 @@
 """How a Jobber server reaches others: a swappable transport and the provider's registry.
 
 ``Transport`` is the one seam between a server and the network (as httpx's transports are):
-``HttpTransport`` speaks HTTP through one ``httpx.AsyncClient``; tests can hand any object with
-the same two methods, or an ``httpx.AsyncClient`` built on an ASGI transport, to run several
-servers in one process. ``Registry`` resolves a tenant id to its URL and public key by asking
-the provider (the root of tenant identity) and caches the answer; it keeps a copy of the whole
-registry, refreshed every epoch and at a cache miss (at most every few seconds), so a first
-contact with a registered tenant seldom waits for a look-up.
+``jobber.server.http.LeanTransport`` speaks HTTP/1.1 over keep-alive connections; tests can hand
+any object with the same methods (an in-memory router, a peer that is always away).
 
-Failures are translated at this edge: every network problem becomes ``PeerUnavailable`` with
-the peer's name, never an httpx exception.
+``Registry`` resolves a tenant id to its URL and public key by asking the provider (the root of
+tenant identity) and caches the answer; it keeps a copy of the whole registry, refreshed every
+epoch and at a cache miss (at most every few seconds), so a first contact with a registered
+tenant seldom waits for a look-up.
+
+Failures are translated at the transport: every network problem becomes ``PeerUnavailable``
+with the peer's name.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from jobber.errors import JobberError
@@ -43,37 +43,6 @@ class Transport(Protocol):
                   headers: dict[str, str] | None = None) -> tuple[int, bytes]: ...
 
     async def aclose(self) -> None: ...
-
-
-class HttpTransport:
-    """The real network: one pooled httpx client."""
-
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
-        self.client = client or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            trust_env=False,
-        )
-
-    async def post(self, url: str, body: bytes, *, timeout: float,
-                   headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        try:
-            response = await self.client.post(url, content=body, timeout=timeout,
-                                              headers={"content-type": "application/json",
-                                                       **(headers or {})})
-        except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"{url}: {type(exc).__name__}") from exc
-        return response.status_code, response.content
-
-    async def get(self, url: str, *, timeout: float,
-                  headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        try:
-            response = await self.client.get(url, timeout=timeout, headers=headers or {})
-        except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"{url}: {type(exc).__name__}") from exc
-        return response.status_code, response.content
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
 
 @dataclass(frozen=True, slots=True)
