@@ -73,15 +73,15 @@ PLANS = {  # label → (mode, requester, introducers)
 }
 
 
-def introductions(samples: int, folder: Path) -> dict[str, Any]:
-    """Each sample is a new connection to a target no requester of that plan has met yet; every
-    tenant runs in its own process, as separate tenants' servers do."""
+def introductions(samples: int, folder: Path, processes: int) -> dict[str, Any]:
+    """Each sample is a new connection to a target no requester of that plan has met yet; the
+    tenants' servers run in ``processes`` processes (0: one each, as separate tenants' are)."""
     targets = [f"x{i}" for i in range(samples)]
     requesters = sorted({requester for _mode, requester, _path in PLANS.values()})
     names = [*requesters, "i1", "i2", *targets]
     policy = {"P_max": 10_000}  # r0 asks the provider for every sample
     results: dict[str, Any] = {}
-    with Cluster(folder / "intro", names, processes=0, policy=policy) as c, \
+    with Cluster(folder / "intro", names, processes=processes, policy=policy) as c, \
             httpx.Client() as client:
         _trust(client, c, "i1", "i2")
         for requester in ("r1", "r1c"):
@@ -246,11 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    samples, total = (10, 600) if args.quick else (30, 3000)
+    samples, processes, total = (10, 0, 600) if args.quick else (60, 16, 3000)
     with tempfile.TemporaryDirectory(prefix="jb-bench-") as tmp:
         folder = Path(tmp)
         print("introduction latency over loopback (signed, durable):")
-        intro = introductions(samples, folder)
+        intro = introductions(samples, folder, processes)
         print("durable feedback, 8 concurrent clients, one server:")
         fb = feedback(total, folder)
     ratios = {"sqlite_over_sqlite_full": fb["sqlite"]["feedback_per_s"]
@@ -261,13 +261,13 @@ def main(argv: list[str] | None = None) -> int:
         ratios["sqlite_over_postgresql"] = (fb["sqlite"]["feedback_per_s"]
                                             / fb["postgresql"]["feedback_per_s"])
     two = intro["2 introducers, sequential"]
-    two_chain = intro["2 introducers, chain"]
+    two_chain = intro["2 introducers, chain"]  # the negotiator's mode (docs/decisions.md)
     ratios["two_introducers_sequential_over_chain_p50"] = two["p50_ms"] / two_chain["p50_ms"]
     ratios["two_introducers_over_provider_p50"] = (
-        two["p50_ms"] / intro["0 introducers (provider), sequential"]["p50_ms"])
+        two_chain["p50_ms"] / intro["0 introducers (provider), sequential"]["p50_ms"])
     targets = {
-        "two_introducer_p50_le_10ms": min(two["p50_ms"], two_chain["p50_ms"]) <= 10.0,
-        "two_introducer_p99_le_30ms": min(two["p99_ms"], two_chain["p99_ms"]) <= 30.0,
+        "two_introducer_p50_le_10ms": two_chain["p50_ms"] <= 10.0,
+        "two_introducer_p99_le_30ms": two_chain["p99_ms"] <= 30.0,
         "sqlite_feedback_ge_1000_per_s": fb["sqlite"]["feedback_per_s"] >= 1000,
     }
     print("ratios: " + ", ".join(f"{k} = {v:.2f}" for k, v in ratios.items()))

@@ -65,7 +65,7 @@ def _pair(a: str, b: str) -> tuple[str, str]:
 
 class Negotiator:
     def __init__(self, servers: Mapping[TenantId, Access], provider_url: str, *,
-                 timeout: float = 2.0, mode: str = "sequential",
+                 timeout: float = 2.0, mode: str = "chain",
                  clock: Callable[[], float] = time.time,
                  client: httpx.AsyncClient | None = None) -> None:
         self.servers = dict(servers)

@@ -35,11 +35,18 @@ class ClusterError(JobberError):
     """The local cluster could not be started."""
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A free port on 127.0.0.1, never one this process already handed out."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 @dataclass(slots=True)
@@ -183,9 +190,10 @@ class Cluster:
             if member.process is not None and member.process.poll() is not None:
                 raise ClusterError(f"{member.tenant} exited at start; see {member.log}")
             try:
-                if httpx.get(f"{member.url}/v1/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.HTTPError:
+                response = httpx.get(f"{member.url}/v1/health", timeout=0.5)
+                if response.status_code == 200 and response.json().get("tenant") == member.tenant:
+                    return  # this tenant's server, not another that holds the port
+            except (httpx.HTTPError, ValueError):
                 pass
             time.sleep(0.05)
         raise ClusterError(f"{member.tenant} did not answer within {deadline:g} s; see "
