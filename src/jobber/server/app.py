@@ -137,21 +137,12 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
         return JSONResponse({"error": f"store unavailable: {exc}"}, status_code=503)
 
     @app.post("/v1/messages", status_code=202, tags=["peers"])
-    async def messages(request: Request) -> dict[str, str]:
-        """A signed envelope from another Jobber server."""
+    async def messages(request: Request) -> JSONResponse:
+        """A signed envelope from another Jobber server (``FastMessages`` serves this path
+        ahead of the router in a running server; this route is the same, for everyone else)."""
         raw = await _bounded_body(request, MAX_MESSAGE)
-        rt = runtime(request)
-        try:
-            message = await rt.receive(raw)
-        except WireError as exc:
-            rt._count(f"refused_{exc.status}")
-            raise
-        except Refused as exc:
-            raise WireError(422, str(exc)) from None
-        except ProtocolError as exc:
-            rt._count("refused_400")
-            raise WireError(400, str(exc)) from None
-        return {"accepted": type(message).__name__}
+        status, answer = await receive_envelope(runtime(request), raw)
+        return JSONResponse(answer, status_code=status)
 
     @app.post("/v1/messages/batch", tags=["peers"])
     async def messages_batch(request: Request) -> dict[str, list[dict[str, Any]]]:
@@ -164,17 +155,8 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
         rt = runtime(request)
         results: list[dict[str, Any]] = []
         for line in lines:
-            try:
-                message = await rt.receive(line)
-            except WireError as exc:
-                rt._count(f"refused_{exc.status}")
-                results.append({"status": exc.status, "error": exc.reason})
-            except Refused as exc:
-                results.append({"status": 422, "error": str(exc)})
-            except ProtocolError as exc:
-                results.append({"status": 400, "error": str(exc)})
-            else:
-                results.append({"status": 202, "accepted": type(message).__name__})
+            status, answer = await receive_envelope(rt, line)
+            results.append({"status": status, **answer})
         return {"results": results}
 
     @app.get("/v1/health", tags=["peers"])
@@ -330,6 +312,64 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
     if settings.is_provider:
         _provider_routes(app, runtime, admin)
     return app
+
+
+async def receive_envelope(rt: Runtime, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Verify and handle one envelope from a peer: (HTTP status, answer). Every refusal is a 4xx
+    with its reason and changes nothing; a store that fails is a 503 (try again)."""
+    try:
+        message = await rt.receive(raw)
+    except WireError as exc:
+        rt._count(f"refused_{exc.status}")
+        return exc.status, {"error": exc.reason}
+    except Refused as exc:
+        return 422, {"error": str(exc)}
+    except ProtocolError as exc:
+        rt._count("refused_400")
+        return 400, {"error": str(exc)}
+    except StoreError as exc:
+        return 503, {"error": f"store unavailable: {exc}"}
+    return 202, {"accepted": type(message).__name__}
+
+
+class FastMessages:
+    """ASGI in front of the app: serves ``POST /v1/messages`` — every hop of every introduction
+    and every feedback report — without the framework's routing and dependency machinery, and
+    hands everything else to the app (docs/decisions.md)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]],
+                       send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or \
+                scope["path"] != "/v1/messages":
+            await self.app(scope, receive, send)
+            return
+        status, answer = await self._answer(scope, receive)
+        body = json.dumps(answer).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: dict[str, Any],
+                      receive: Callable[[], Awaitable[Any]]) -> tuple[int, dict[str, Any]]:
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_MESSAGE:
+                return 413, {"error": f"body of {value.decode()} bytes exceeds {MAX_MESSAGE}"}
+        chunks, size, more = [], 0, True
+        while more:
+            event = await receive()
+            if event["type"] != "http.request":
+                return 400, {"error": "the request ended early"}
+            chunk = event.get("body", b"")
+            size += len(chunk)
+            if size > MAX_MESSAGE:
+                return 413, {"error": f"body exceeds {MAX_MESSAGE} bytes"}
+            chunks.append(chunk)
+            more = event.get("more_body", False)
+        return await receive_envelope(self.app.state.runtime, b"".join(chunks))
 
 
 def _provider_routes(app: FastAPI, runtime: Callable[[Request], Runtime],

@@ -14,7 +14,7 @@ from collections.abc import Generator, Sequence
 import uvicorn
 
 from jobber.config import ServerSettings
-from jobber.server.app import create_app
+from jobber.server.app import FastMessages, create_app
 
 
 class _Server(uvicorn.Server):
@@ -26,8 +26,8 @@ class _Server(uvicorn.Server):
 def serve(all_settings: Sequence[ServerSettings]) -> None:
     """Serve every config until SIGTERM or SIGINT."""
     servers = [
-        _Server(uvicorn.Config(create_app(s), host=s.host, port=s.port, log_level="warning",
-                               access_log=False, lifespan="on"))
+        _Server(uvicorn.Config(FastMessages(create_app(s)), host=s.host, port=s.port,
+                               log_level="warning", access_log=False, lifespan="on"))
         for s in all_settings
     ]
 
