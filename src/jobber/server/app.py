@@ -227,7 +227,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
             raise HTTPException(401, "missing or unknown sensor token")
         body = await _bounded_body(request, MAX_BATCH)
         result = rt.sensors.ingest(sensor, body)
-        rt._count("sensor_events")
+        rt.count("sensor_events")
         return {"events": result.events, "verdicts": result.verdicts,
                 "rejected": result.rejected, "errors": result.errors}
 
@@ -320,12 +320,12 @@ async def receive_envelope(rt: Runtime, raw: bytes) -> tuple[int, dict[str, Any]
     try:
         message = await rt.receive(raw)
     except WireError as exc:
-        rt._count(f"refused_{exc.status}")
+        rt.count(f"refused_{exc.status}")
         return exc.status, {"error": exc.reason}
     except Refused as exc:
         return 422, {"error": str(exc)}
     except ProtocolError as exc:
-        rt._count("refused_400")
+        rt.count("refused_400")
         return 400, {"error": str(exc)}
     except StoreError as exc:
         return 503, {"error": f"store unavailable: {exc}"}

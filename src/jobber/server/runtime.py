@@ -151,7 +151,7 @@ class Runtime:
         self._reported_live: dict[ConnectionId, bool] = {}  # what the directory was told
         self.courier = Courier(self.me, key, store, self.registry, transport,
                                timeout=settings.timeout, clock=clock, store_call=self.store_call,
-                               count=self._count)
+                               count=self.count)
         self._tasks: list[asyncio.Task[None]] = []
         self.replayed = 0
 
@@ -208,7 +208,7 @@ class Runtime:
             effects = self._apply(event, now)
             refusal = self._refusal(event)
             if refusal is not None:
-                self._count("refused_by_core")
+                self.count("refused_by_core")
                 raise Refused(refusal)
             kind, payload = encode_event(event)
             messages = self._outgoing(effects)
@@ -218,7 +218,7 @@ class Runtime:
                                             outbox)
             except StoreError:
                 # Not durable, so it did not happen: rebuild the ledger from what is stored.
-                self._count("store_errors")
+                self.count("store_errors")
                 self._rebuild()
                 raise
             self._observe_locally(event, effects, now, live=True)
@@ -226,7 +226,7 @@ class Runtime:
             # Deliver at once from memory; the outbox row is only the safety net for a crash
             # or a failed delivery, which the background loop retries.
             self.courier.send(seq, messages)
-        self._count(f"events_{kind}")
+        self.count(f"events_{kind}")
         return effects
 
     async def receive(self, raw: bytes) -> Message:
@@ -333,7 +333,7 @@ class Runtime:
         try:
             return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
-            self._count("introductions_timed_out")
+            self.count("introductions_timed_out")
             return None
         finally:
             self.waiters.pop(cid, None)
@@ -351,7 +351,7 @@ class Runtime:
             return Severity.POS
         return seen
 
-    def _count(self, name: str) -> None:
+    def count(self, name: str) -> None:
         self.counters[name] = self.counters.get(name, 0) + 1
 
     async def store_call(self, call: Callable[..., _T], *args: Any) -> _T:
