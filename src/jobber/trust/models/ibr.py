@@ -35,7 +35,7 @@ class JobberModel:
     ) -> None:
         self.name = name
         self.network = Network(policy)
-        self.rng = rng  # unused: the core is deterministic given the traffic
+        del rng  # accepted like every model's; the core needs none: it is deterministic
 
     def join(
         self, tenant: TenantId, now: float, overrides: Mapping[str, Any] | None = None
