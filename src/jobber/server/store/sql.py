@@ -387,12 +387,36 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any, synchronous: str) -> 
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute(f"PRAGMA synchronous={synchronous}")  # NORMAL or FULL, checked at parse
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another connection holds the file.
+
+    Switching the journal needs the file to itself, and SQLite answers "database is locked" at
+    once (without its busy handler) when another connection is creating or switching the same
+    file: several processes opening a fresh database together hit it (about one start in twelve
+    with four threads). So this waits, in short growing steps, up to ``BUSY_TIMEOUT_MS`` like
+    every other lock wait; after that the error goes up as it is.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
 
 def open_store(url: str) -> SqlStore:
