@@ -278,10 +278,10 @@ def test_stores_opened_at_once_migrate_once(store_url: str) -> None:
 def test_a_fresh_sqlite_file_opened_by_several_at_once_is_never_locked(tmp_path: Path) -> None:
     # Switching a new file to WAL answered "database is locked" at once, without waiting, in
     # about one round of twelve (CI failed on it); forty rounds make the race near certain.
+    lock = threading.Lock()
     for round_ in range(40):
         url = f"sqlite:///{tmp_path / str(round_) / 'jobber.db'}"
         opened: list[Store] = []
-        lock = threading.Lock()
 
         def work(_: int, url: str = url, opened: list[Store] = opened) -> None:
             st = open_store(url)
