@@ -258,41 +258,34 @@ def test_migrations_apply_once_and_reopening_is_a_no_op(store_url: str) -> None:
     assert _schema_rows(store_url) == first
 
 
-def test_stores_opened_at_once_migrate_once(store_url: str) -> None:
+def open_together(url: str, count: int = 4) -> None:
+    """Open ``count`` stores on ``url`` from threads released together, then close them all."""
     opened: list[Store] = []
     lock = threading.Lock()
 
     def work(_: int) -> None:
-        st = open_store(store_url)
+        st = open_store(url)
         with lock:
             opened.append(st)
 
     try:
-        run_threads(4, work)
+        run_threads(count, work)
     finally:
         for st in opened:
             st.close()
+
+
+def test_stores_opened_at_once_migrate_once(store_url: str) -> None:
+    open_together(store_url)
     assert [v for v, _ in _schema_rows(store_url)] == [m.version for m in MIGRATIONS]
 
 
 def test_a_fresh_sqlite_file_opened_by_several_at_once_is_never_locked(tmp_path: Path) -> None:
     # Switching a new file to WAL answered "database is locked" at once, without waiting, in
     # about one round of twelve (CI failed on it); forty rounds make the race near certain.
-    lock = threading.Lock()
     for round_ in range(40):
         url = f"sqlite:///{tmp_path / str(round_) / 'jobber.db'}"
-        opened: list[Store] = []
-
-        def work(_: int, url: str = url, opened: list[Store] = opened) -> None:
-            st = open_store(url)
-            with lock:
-                opened.append(st)
-
-        try:
-            run_threads(4, work)
-        finally:
-            for st in opened:
-                st.close()
+        open_together(url)
         assert [v for v, _ in _schema_rows(url)] == [m.version for m in MIGRATIONS]
 
 
