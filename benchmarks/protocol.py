@@ -33,7 +33,8 @@ import httpx
 import sqlalchemy as sa
 
 from jobber.server.cluster import Cluster, Member
-from jobber.server.wire import KeyPair, seal
+from jobber.server.keys import KeyPair
+from jobber.server.wire import seal
 from jobber.trust.messages import Feedback
 from jobber.types import ConnectionId, InteractionId, Severity, TenantId
 

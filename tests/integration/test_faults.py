@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from jobber.server.cluster import Cluster
-from jobber.server.wire import KeyPair
+from jobber.server.keys import KeyPair
 from jobber.types import Decision, TenantId
 
 from .conftest import negotiator

@@ -17,7 +17,8 @@ import pytest
 
 from jobber.client.negotiator import Grant, Negotiator
 from jobber.server.cluster import Cluster
-from jobber.server.wire import decode_ticket, public_key_from_b64, verify_ticket
+from jobber.server.codec import decode_ticket
+from jobber.server.wire import public_key_from_b64, verify_ticket
 from jobber.types import Decision, Status, TenantId
 
 from .conftest import admin, clean, connection, negotiator, observe, view

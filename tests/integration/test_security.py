@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from jobber.server.cluster import Cluster
+from jobber.server.codec import canonical_json, encode_message
+from jobber.server.keys import KeyPair
 from jobber.server.store import open_store
-from jobber.server.wire import KeyPair, canonical_json, encode_message, seal
+from jobber.server.wire import seal
 from jobber.trust.messages import Feedback, Message
 from jobber.types import ConnectionId, InteractionId, Severity, TenantId
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from jobber.config import ServerSettings
+from jobber.server.keys import KeyPair
 from jobber.server.runtime import Refused, Runtime
 from jobber.server.store import StoreError, open_store
-from jobber.server.wire import KeyPair
 from jobber.trust.messages import Connect, Observe
 from jobber.trust.policy import DEFAULT_POLICY
 from jobber.types import ConnectionId, InteractionId, Severity, TenantId

@@ -19,16 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobber.errors import ConfigError, ProtocolError
-from jobber.server import wire
+from jobber.server import codec
+from jobber.server.codec import WireError, canonical_json, decode_message, encode_message
+from jobber.server.keys import KeyPair
+from jobber.server.nonces import MemoryNonces
 from jobber.server.wire import (
     ENVELOPE_KEYS,
-    KeyPair,
-    MemoryNonces,
     Verifier,
-    WireError,
-    canonical_json,
-    decode_message,
-    encode_message,
     public_key_from_b64,
     seal,
     sign_ticket,
@@ -128,7 +125,7 @@ def refused(raw: bytes, status: int, now: float = NOW, me: TenantId = BOB) -> Wi
 
 
 def test_every_message_type_has_an_example() -> None:
-    assert {type(m).__name__ for m in EXAMPLES} == set(wire._message_types())
+    assert {type(m).__name__ for m in EXAMPLES} == set(codec._message_types())
 
 
 @pytest.mark.parametrize("msg", EXAMPLES, ids=lambda m: type(m).__name__)

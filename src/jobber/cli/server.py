@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option(help="overwrite an existing key")] = False,
     ) -> None:
         """Make an Ed25519 key pair."""
-        from jobber.server.wire import KeyPair
+        from jobber.server.keys import KeyPair
 
         if path.exists() and not force:
             raise ConfigError(f"{path} exists; pass --force to overwrite it")

@@ -33,13 +33,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
+from jobber.server.codec import WireError, encode_ticket
 from jobber.server.courier import BATCH_MESSAGES
 from jobber.server.http import LeanTransport
+from jobber.server.keys import KeyPair
 from jobber.server.peers import Transport
 from jobber.server.runtime import Decided, Refused, Runtime
 from jobber.server.sensing import MAX_BATCH
 from jobber.server.store import Store, StoreError, open_store
-from jobber.server.wire import KeyPair, WireError, encode_ticket
 from jobber.trust.messages import Mode, Observe
 from jobber.types import PROVIDER, ConnectionId, InteractionId, Severity, TenantId
 

@@ -27,7 +27,7 @@ import httpx
 import yaml
 
 from jobber.errors import JobberError
-from jobber.server.wire import KeyPair
+from jobber.server.keys import KeyPair
 from jobber.types import PROVIDER, TenantId
 
 

@@ -25,10 +25,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from jobber.server.codec import decode_message
 from jobber.server.keys import KeyPair
 from jobber.server.peers import PeerUnavailable, Registry, Transport
 from jobber.server.store import Store
-from jobber.server.wire import decode_message, seal
+from jobber.server.wire import seal
 from jobber.trust.messages import LinkNotice, Message, StatusNotice
 from jobber.types import TenantId
 

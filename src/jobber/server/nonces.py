@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from jobber.server.codec import WireError
 from jobber.types import TenantId
 
 
@@ -52,8 +53,6 @@ class MemoryNonces:
             return False
         count = self._count.get(sender, 0)
         if count >= self.per_sender or len(self._seen) >= self.capacity:
-            from jobber.server.wire import WireError  # the wire imports this module
-
             raise WireError(429, f"too many messages from {sender[:64]!r} within the clock window")
         self._seen[sender, nonce] = expires
         self._count[sender] = count + 1

@@ -24,7 +24,8 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from jobber.errors import JobberError
-from jobber.server.wire import WireError, public_key_from_b64
+from jobber.server.codec import WireError
+from jobber.server.wire import public_key_from_b64
 from jobber.types import PROVIDER, TenantId
 
 PREFETCH_EVERY = 5.0

@@ -30,19 +30,14 @@ from typing import Any, TypeVar
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
 from jobber.sensors.feedback import VerdictLog
+from jobber.server.codec import WireError, decode_message, encode_message
 from jobber.server.courier import Courier
 from jobber.server.directory import Directory
+from jobber.server.keys import KeyPair
 from jobber.server.peers import PeerUnavailable, Registry, Transport
 from jobber.server.sensing import SensorHub
 from jobber.server.store import Store, StoreError, StoreNonces
-from jobber.server.wire import (
-    KeyPair,
-    Verifier,
-    WireError,
-    decode_message,
-    encode_message,
-    sign_ticket,
-)
+from jobber.server.wire import Verifier, sign_ticket
 from jobber.trust.ledger import Ledger
 from jobber.trust.messages import (
     Accept,
