@@ -9,7 +9,8 @@ Three audiences, three prefixes:
   introduction attempts, feedback, and a stream of decisions (server-sent events).
 * ``/v1/admin/…`` and ``/metrics`` — the operator, behind the admin token: reputations,
   connections, grants, recent feedback, every decision with its explanation, Prometheus
-  metrics. The provider adds tenant registration, the registry and the directory.
+  metrics (``jobber.server.operator``). The provider adds tenant registration, the registry and
+  the directory.
 
 The OpenAPI document is served at ``/openapi.json`` (and ``/docs``). Without a configured token
 the endpoints behind it refuse every request (secure by default).
@@ -22,21 +23,20 @@ import contextlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobber.config import ServerSettings
 from jobber.errors import ProtocolError
-from jobber.server.codec import WireError, encode_ticket
+from jobber.server.codec import WireError
 from jobber.server.courier import BATCH_MESSAGES
 from jobber.server.http import LeanTransport
 from jobber.server.keys import KeyPair
+from jobber.server.operator import operator_routes
 from jobber.server.peers import Transport
 from jobber.server.runtime import Decided, Refused, Runtime
 from jobber.server.sensing import MAX_BATCH
@@ -248,68 +248,13 @@ def create_app(settings: ServerSettings, *, store: Store | None = None,
                     except TimeoutError:
                         yield b": keep-alive\n\n"
                         continue
-                    yield b"data: " + json.dumps(_asdict(decided)).encode() + b"\n\n"
+                    yield b"data: " + json.dumps(decided.as_json()).encode() + b"\n\n"
             finally:
                 rt.subscribers.discard(queue)
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    # --- the operator ------------------------------------------------------------------------
-
-    @app.get("/v1/admin/reputations", dependencies=admin, tags=["operator"])
-    async def reputations(request: Request) -> list[dict[str, Any]]:
-        """This tenant's private view of every tenant it has dealt with: as a peer (``score``)
-        and as an introducer (``as_introducer``: lowered by what its introductions did)."""
-        rt = runtime(request)
-        now, led = rt.epoch(), rt.ledger
-        known = sorted(set(led.views) | set(led.referrals))
-        return [{"tenant": t, "score": led.score(t, now), "evidence": led.evidence(t, now),
-                 "as_introducer": led.referral_score(t, now),
-                 "uncertainty": led.views[t].uncertainty(now, led.policy) if t in led.views
-                 else 1.0,
-                 "blocked_until": rt.wall(led.blocks[t].until) if led.is_blocked(t, now)
-                 else None} for t in known]
-
-    @app.get("/v1/admin/connections", dependencies=admin, tags=["operator"])
-    async def connections(request: Request) -> list[dict[str, Any]]:
-        rt = runtime(request)
-        return [{"connection": c.id, "requester": c.requester, "target": c.target,
-                 "path": list(c.path), "status": c.status.name,
-                 "decision": c.status.decision.value, "created": rt.wall(c.created),
-                 "expires": rt.wall(c.expires), "clean": c.clean, "reported": len(c.reported),
-                 "reason": c.reason}
-                for c in rt.ledger.connections.values()]
-
-    @app.get("/v1/admin/grants", dependencies=admin, tags=["operator"])
-    async def grants(request: Request) -> list[dict[str, Any]]:
-        """Unexpired connections with their tickets, signed by the target (``signer``)."""
-        rt = runtime(request)
-        now = rt.epoch()
-        out = []
-        for c in rt.ledger.connections.values():
-            if now >= c.expires:
-                continue
-            held = rt.tickets.get(c.id)
-            out.append({"connection": c.id, "peer": c.peer(rt.me),
-                        "decision": c.status.decision.value, "expires": rt.wall(c.expires),
-                        "reason": c.reason, "signer": c.target,
-                        "ticket": encode_ticket(held[0]) if held else None,
-                        "signature": held[1] if held else None})
-        return out
-
-    @app.get("/v1/admin/feedback", dependencies=admin, tags=["operator"])
-    async def feedback(request: Request) -> list[dict[str, Any]]:
-        return list(runtime(request).feedback)
-
-    @app.get("/v1/admin/decisions", dependencies=admin, tags=["operator"])
-    async def decisions(request: Request) -> list[dict[str, Any]]:
-        """Every recent decision with its explanation (path, evidence, rule)."""
-        return [_asdict(d) for d in runtime(request).decisions]
-
-    @app.get("/metrics", dependencies=admin, tags=["operator"])
-    async def metrics(request: Request) -> PlainTextResponse:
-        return PlainTextResponse(_metrics(runtime(request)), media_type=CONTENT_TYPE_LATEST)
-
+    operator_routes(app, runtime, admin)
     if settings.is_provider:
         _provider_routes(app, runtime, admin)
     return app
@@ -442,41 +387,3 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
             raise WireError(413, f"body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _asdict(decided: Decided) -> dict[str, Any]:
-    return {name: getattr(decided, name) for name in decided.__slots__}
-
-
-class _Collector:
-    """Prometheus metrics read from the runtime at scrape time."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-
-    def collect(self) -> Iterator[Metric]:
-        rt = self.rt
-        events = CounterMetricFamily("jobber_events", "Events handled, by kind", labels=["kind"])
-        for name, value in sorted(rt.counters.items()):
-            events.add_metric([name], value)
-        yield events
-        conns = GaugeMetricFamily("jobber_connections", "Connections held, by status",
-                                  labels=["status"])
-        by_status: dict[str, int] = {}
-        for conn in rt.ledger.connections.values():
-            by_status[conn.status.name] = by_status.get(conn.status.name, 0) + 1
-        for status, count in sorted(by_status.items()):
-            conns.add_metric([status], count)
-        yield conns
-        yield GaugeMetricFamily("jobber_reputations", "Tenants this server has a view of",
-                                value=len(rt.ledger.views))
-        yield GaugeMetricFamily("jobber_introductions_made", "Introductions made as introducer",
-                                value=len(rt.ledger.introductions))
-        yield GaugeMetricFamily("jobber_replayed_events", "Events replayed at start",
-                                value=rt.replayed)
-
-
-def _metrics(rt: Runtime) -> bytes:
-    registry = CollectorRegistry()
-    registry.register(_Collector(rt))
-    return generate_latest(registry)

@@ -84,6 +84,10 @@ class Decided:
     expires: float
     reason: str
 
+    def as_json(self) -> dict[str, Any]:
+        """The decision as the operator API and the decision stream show it."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
 
 def encode_event(event: Event) -> tuple[str, bytes]:
     """(kind, payload) for the event log."""
