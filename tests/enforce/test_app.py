@@ -147,12 +147,14 @@ def test_a_slow_negotiation_does_not_delay_another_switch(
     c1_to_a1 = ipv4("02:00:00:00:03:01", "02:00:00:00:01:01", "10.97.3.1", "10.97.1.1")
     packet_in(application, two, 4, 0, c1_to_a1)  # switch 2: learn a host, re-inject
     took = wait_for(lambda: "OFPPacketOut" in [type(m).__name__
-                                               for _, m in two.sent[before_two:]], 1.0)
-    assert took < 0.2, f"switch 2 waited {took:.3f} s behind switch 1's negotiation"
+                                               for _, m in two.sent[before_two:]], 1.5)
+    # half the slow negotiation: waiting behind it would take 2 s; a loaded CI machine may add
+    # tenths of a second on its own
+    assert took < 1.0, f"switch 2 waited {took:.3f} s behind switch 1's negotiation"
     packet_in(application, two, 4, 2, c1_to_a1)  # a fast pair on switch 2: decided at once
     wait_for(lambda: len([m for _, m in two.sent[before_two:]
-                          if type(m).__name__ == "OFPFlowMod" and m.table_id == 2]) >= 3, 1.0)
-    assert time.monotonic() - sent < 1.0
+                          if type(m).__name__ == "OFPFlowMod" and m.table_id == 2]) >= 3, 1.5)
+    assert time.monotonic() - sent < 1.5  # before the slow grant (2 s) could have freed it
     assert not [m for _, m in one.sent[before_one:]
                 if type(m).__name__ == "OFPFlowMod" and m.priority == 100]
     wait_for(lambda: any(type(m).__name__ == "OFPPacketOut" for _, m in one.sent[before_one:]),
